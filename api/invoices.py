@@ -1,0 +1,149 @@
+"""Invoices: create (one or a thousand), list, read, cancel, pause and resume."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import idempotency
+from api.auth import Auth
+from api.errors import domain_error_status, error_body
+from api.pagination import page
+from api.schemas import BulkItemResult, BulkResult, InvoiceBulk, InvoiceCreate, InvoiceRead, Page, PauseRequest
+from domain import invoices
+from domain.errors import DomainError, ValidationError
+from domain.models import Invoice, Organisation, PolicyStep
+from domain.money import MoneyError, parse_amount, parse_currency
+
+
+def _new_invoice(data: InvoiceCreate) -> invoices.NewInvoice:
+    try:
+        amount = parse_amount(data.amount, allow_zero=False)
+    except MoneyError as exc:
+        raise ValidationError(f"amount {exc}", "amount") from None
+    try:
+        currency = parse_currency(data.currency)
+    except MoneyError as exc:
+        raise ValidationError(f"currency {exc}", "currency") from None
+    open_cents = None
+    if data.open_amount is not None:
+        try:
+            open_cents = parse_amount(data.open_amount)
+        except MoneyError as exc:
+            raise ValidationError(f"open_amount {exc}", "open_amount") from None
+    return invoices.NewInvoice(
+        number=data.number, issue_date=data.issue_date, amount_cents=amount, currency=currency,
+        customer_id=data.customer_id, customer_external_ref=data.customer_external_ref,
+        due_date=data.due_date, open_cents=open_cents, payment_reference=data.payment_reference,
+        description=data.description, pdf_url=data.pdf_url,
+    )
+
+
+def stages(db: Session, rows: list[Invoice]) -> dict[tuple[str | None, int], str]:
+    """The kind of each invoice's current dunning step, in one query for a page of invoices."""
+    policy_ids = {r.policy_id for r in rows if r.policy_id and r.dunning_step}
+    if not policy_ids:
+        return {}
+    steps = db.execute(
+        select(PolicyStep.policy_id, PolicyStep.position, PolicyStep.kind).where(PolicyStep.policy_id.in_(policy_ids))
+    )
+    return {(p, pos): kind for p, pos, kind in steps}
+
+
+def read(db: Session, invoice: Invoice) -> InvoiceRead:
+    return InvoiceRead.of(invoice, stages(db, [invoice]).get((invoice.policy_id, invoice.dunning_step)))
+
+
+class InvoiceController(Controller):
+    path = "/invoices"
+    tags = ["invoices"]
+
+    @post("/", opt={"scope": "invoices:write"}, sync_to_thread=True, status_code=201)
+    def create(self, request: Request[Any, Any, Any], db: Session, auth: Auth, data: InvoiceCreate) -> Response[Any]:
+        """Create an invoice for ``customer_id`` or ``customer_external_ref``. A duplicate number is 409."""
+        new = _new_invoice(data)
+        org = db.get(Organisation, auth.org_id)
+        assert org is not None
+
+        def action() -> tuple[int, Any]:
+            return 201, read(db, invoices.create(db, org, new))
+
+        return idempotency.run(request, db, auth, data, action)
+
+    @post("/bulk", opt={"scope": "invoices:write"}, sync_to_thread=True, status_code=200,
+          request_max_body_size=5_000_000)
+    def bulk(self, request: Request[Any, Any, Any], db: Session, auth: Auth, data: InvoiceBulk) -> Response[Any]:
+        """Up to 1000 invoices; each item answers on its own, in order, and a bad one sinks no other."""
+        if len(data.items) > invoices.MAX_BULK:
+            raise ValidationError(f"items holds {len(data.items)} invoices; at most {invoices.MAX_BULK} per call", "items")
+        if not data.items:
+            raise ValidationError("items must hold at least one invoice", "items")
+        org = db.get(Organisation, auth.org_id)
+        assert org is not None
+
+        def action() -> tuple[int, Any]:
+            results: list[BulkItemResult] = []
+            for index, raw in enumerate(data.items):
+                try:
+                    item = msgspec.convert(raw, InvoiceCreate)
+                    new = _new_invoice(item)
+                    with db.begin_nested():
+                        invoice = invoices.create(db, org, new)
+                    results.append(BulkItemResult(index=index, ok=True, status=201, invoice=read(db, invoice)))
+                except msgspec.ValidationError as exc:
+                    msg = str(exc)
+                    field = msg.split("`$.", 1)[1].split("`", 1)[0] if "`$." in msg else None
+                    results.append(BulkItemResult(index=index, ok=False, status=422,
+                                                  error=error_body(422, msg.split(" - at ")[0], field)))
+                except DomainError as exc:
+                    status = domain_error_status(exc)
+                    results.append(BulkItemResult(index=index, ok=False, status=status,
+                                                  error=error_body(status, exc.message, exc.field, exc.code)))
+            created = sum(1 for r in results if r.ok)
+            return 200, BulkResult(items=results, created=created, failed=len(results) - created)
+
+        return idempotency.run(request, db, auth, data, action)
+
+    @get("/", opt={"scope": "invoices:read"}, sync_to_thread=True)
+    def list_invoices(
+        self, db: Session, auth: Auth, customer_id: str | None = None, status: str | None = None,
+        overdue: bool | None = None, number: str | None = None, cursor: str | None = None, limit: int | None = None,
+    ) -> Page:
+        conds = invoices.filters(auth.org_id, customer_id=customer_id, status=status, overdue=overdue,
+                                 as_of=dt.date.today())
+        stmt = select(Invoice).where(*conds)
+        if number is not None:
+            stmt = stmt.where(Invoice.number == number)
+        rows, nxt = page(db, stmt, Invoice.id, cursor, limit)
+        kinds = stages(db, rows)
+        return Page(items=[InvoiceRead.of(r, kinds.get((r.policy_id, r.dunning_step))) for r in rows], next_cursor=nxt)
+
+    @get("/{invoice_id:str}", opt={"scope": "invoices:read"}, sync_to_thread=True)
+    def get_invoice(self, db: Session, auth: Auth, invoice_id: str) -> InvoiceRead:
+        return read(db, invoices.get(db, auth.org_id, invoice_id))
+
+    @post("/{invoice_id:str}/cancel", opt={"scope": "invoices:write"}, sync_to_thread=True, status_code=200)
+    def cancel(self, request: Request[Any, Any, Any], db: Session, auth: Auth, invoice_id: str) -> Response[Any]:
+        """Cancel (credit) the invoice: nothing is due any more and dunning stops."""
+        invoices.get(db, auth.org_id, invoice_id)
+        return idempotency.run(request, db, auth, None,
+                               lambda: (200, read(db, invoices.cancel(db, auth.org_id, invoice_id))))
+
+    @post("/{invoice_id:str}/pause", opt={"scope": "invoices:write"}, sync_to_thread=True, status_code=200)
+    def pause(self, request: Request[Any, Any, Any], db: Session, auth: Auth, invoice_id: str,
+              data: PauseRequest) -> Response[Any]:
+        """Hold dunning until ``until``; the track resumes where it stood afterwards."""
+        invoices.get(db, auth.org_id, invoice_id)
+        return idempotency.run(request, db, auth, data, lambda: (200, read(db, invoices.pause(
+            db, auth.org_id, invoice_id, data.until, data.reason, dt.date.today()))))
+
+    @post("/{invoice_id:str}/resume", opt={"scope": "invoices:write"}, sync_to_thread=True, status_code=200)
+    def resume(self, request: Request[Any, Any, Any], db: Session, auth: Auth, invoice_id: str) -> Response[Any]:
+        invoices.get(db, auth.org_id, invoice_id)
+        return idempotency.run(request, db, auth, None,
+                               lambda: (200, read(db, invoices.resume(db, auth.org_id, invoice_id))))

@@ -1,0 +1,34 @@
+"""Cursor pagination: ids are time-ordered, so a page continues after the last id."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from domain.errors import ValidationError
+
+T = TypeVar("T")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+def check_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}", "limit")
+    return limit
+
+
+def page(session: Session, stmt: Select[tuple[T]], id_column: Any, cursor: str | None,
+         limit: int | None) -> tuple[list[T], str | None]:
+    size = check_limit(limit)
+    if cursor:
+        stmt = stmt.where(id_column > cursor)
+    rows = list(session.scalars(stmt.order_by(id_column).limit(size + 1)))
+    if len(rows) > size:
+        rows = rows[:size]
+        return rows, str(getattr(rows[-1], "id"))
+    return rows, None

@@ -1,0 +1,25 @@
+"""The ``/api/v1`` router: controllers, per-request session and API-key auth."""
+
+from __future__ import annotations
+
+from litestar import Router
+from litestar.di import Provide
+
+from api.auth import provide_auth
+from api.customers import CustomerController
+from api.errors import EXCEPTION_HANDLERS
+from api.invoices import InvoiceController
+from api.payments import PaymentController
+
+API_PREFIX = "/api/v1"
+
+
+def build_router() -> Router:
+    return Router(
+        path=API_PREFIX,
+        route_handlers=[CustomerController, InvoiceController, PaymentController],
+        dependencies={"auth": Provide(provide_auth, sync_to_thread=True)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=1_000_000,
+        security=[{"BearerAuth": []}],
+    )

@@ -1,0 +1,1 @@
+"""The composition root: settings, database, the web app and the ``settle`` CLI."""

@@ -1,0 +1,206 @@
+"""The ``settle`` command line: a thin click group that opens a session and calls the domain.
+
+Exit codes: 0 success; 2 bad input or usage, with a message that names the
+problem; 1 anything unexpected.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from domain import apikeys, organisations
+from domain.errors import DomainError
+from settle import migrate
+from settle.db import make_engine, make_sessionmaker
+from settle.settings import Settings, SettingsError
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"settle: {message}", err=True)
+    sys.exit(code)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+def ready_engine(settings: Settings) -> Engine:
+    """An engine on a database at the current schema; an empty database is created on the spot."""
+    engine = make_engine(settings.database_url)
+    try:
+        current = migrate.current_revision(engine)
+    except Exception as exc:  # cannot connect, bad URL …
+        fail(f"cannot open the database at SETTLE_DATABASE_URL ({exc.__class__.__name__}: {exc})")
+    head = migrate.head_revision(settings.database_url)
+    if current is None:
+        migrate.upgrade(settings.database_url)
+    elif current != head:
+        fail(f"the database is at revision {current} but this Settle expects {head}: run `settle db upgrade`")
+    return engine
+
+
+@contextmanager
+def session_scope(settings: Settings) -> Iterator[Session]:
+    engine = ready_engine(settings)
+    session = make_sessionmaker(engine)()
+    try:
+        yield session
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        fail(f"{exc.field}: {exc.message}" if exc.field else exc.message)
+    finally:
+        session.close()
+        engine.dispose()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="settle")
+def main() -> None:
+    """Settle: dunning engine, debtor portal and back-office API."""
+
+
+# --- database -----------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Schema migrations (Alembic) on SETTLE_DATABASE_URL."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Upgrade the schema to REVISION (default: the newest)."""
+    settings = load_settings()
+    migrate.upgrade(settings.database_url, revision)
+    click.echo(f"database at {migrate.current_revision(make_engine(settings.database_url))}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database."""
+    settings = load_settings()
+    current = migrate.current_revision(make_engine(settings.database_url))
+    head = migrate.head_revision(settings.database_url)
+    click.echo(f"{current or 'empty'}{' (head)' if current == head else f' (head is {head})'}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Downgrade the schema to REVISION (``base`` empties the database)."""
+    settings = load_settings()
+    migrate.downgrade(settings.database_url, revision)
+    click.echo(f"database at {migrate.current_revision(make_engine(settings.database_url)) or 'base'}")
+
+
+# --- organisations and keys -----------------------------------------------------
+
+
+@main.group()
+def org() -> None:
+    """Organisations (the creditors)."""
+
+
+@org.command("create")
+@click.option("--name", required=True, help="The creditor's name as debtors know it.")
+@click.option("--slug", default=None, help="Short lower-case name used in URLs (default: from the name).")
+def org_create(name: str, slug: str | None) -> None:
+    """Create an organisation and print its slug and a first API key (shown once)."""
+    with session_scope(load_settings()) as session:
+        organisation, key = organisations.create(session, name, slug)
+        click.echo(f"organisation: {organisation.slug}")
+        click.echo(f"api key:      {key.key}")
+        click.echo("Keep the API key now: only its hash is stored.", err=True)
+
+
+@org.command("set-provider")
+@click.argument("slug")
+@click.argument("provider", type=click.Choice(["mollie", "stripe"]))
+@click.option("--api-key", required=True, help="Mollie API key or Stripe secret key.")
+@click.option("--webhook-secret", default=None, help="Stripe webhook signing secret (whsec_…).")
+def org_set_provider(slug: str, provider: str, api_key: str, webhook_secret: str | None) -> None:
+    """Store an organisation's payment-provider credentials (never printed back)."""
+    from domain import providers
+
+    if provider == "stripe" and not webhook_secret:
+        fail("--webhook-secret is required for stripe (the whsec_… secret of the webhook endpoint)")
+    with session_scope(load_settings()) as session:
+        organisation = organisations.by_slug(session, slug)
+        providers.set_credentials(session, organisation.id, provider, api_key, webhook_secret)
+        click.echo(f"{provider} enabled for {organisation.slug}")
+
+
+@main.group()
+def apikey() -> None:
+    """Back-office API keys."""
+
+
+@apikey.command("create")
+@click.option("--org", "slug", required=True, help="Organisation slug.")
+@click.option("--scope", "scopes", multiple=True, help="Repeatable: *, read, write or RESOURCE:read|write.")
+@click.option("--name", default="", help="A label to recognise the key by.")
+def apikey_create(slug: str, scopes: tuple[str, ...], name: str) -> None:
+    """Create an API key; the full key is printed once and only its hash is stored."""
+    with session_scope(load_settings()) as session:
+        organisation = organisations.by_slug(session, slug)
+        issued = apikeys.issue(session, organisation.id, list(scopes), name=name)
+        click.echo(issued.key)
+        click.echo(f"prefix {issued.record.prefix}, scopes {' '.join(issued.record.scopes)}", err=True)
+
+
+@apikey.command("revoke")
+@click.argument("prefix")
+def apikey_revoke(prefix: str) -> None:
+    """Revoke the key with PREFIX (the part after ``sk_``), at once and for good."""
+    with session_scope(load_settings()) as session:
+        row = apikeys.revoke(session, prefix)
+        click.echo(f"revoked key {row.prefix}")
+
+
+# --- serving --------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve portal, API and webhooks with uvicorn."""
+    import uvicorn
+
+    settings = load_settings()
+    try:
+        settings.require_secret()
+    except SettingsError as exc:
+        fail(str(exc))
+    ready_engine(settings).dispose()
+    uvicorn.run("settle.app:asgi_factory", factory=True, host=host, port=port, workers=workers,
+                log_level="info", proxy_headers=True)
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--database", default="settle-demo.db", show_default=True, help="SQLite file to create or reopen.")
+@click.option("--no-serve", is_flag=True, help="Seed and print the links, then exit.")
+def demo(port: int, host: str, database: str, no_serve: bool) -> None:
+    """Create (or reopen) a demo database, seed it, print a key and links, and serve."""
+    from settle.demo import run_demo
+
+    run_demo(host=host, port=port, database=database, serve=not no_serve)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

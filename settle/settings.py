@@ -1,0 +1,64 @@
+"""Settings, read from the environment once (see the contract's table)."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///settle.db"
+    secret_keys: tuple[str, ...] = ()
+    base_url: str = "http://127.0.0.1:8000"
+    mail_url: str = "file:./outbox"
+    mail_from: str = "settle@localhost"
+    sandbox_payments: bool = False
+    stripe_api_base: str | None = None
+    mollie_api_base: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        keys = tuple(k.strip() for k in env.get("SETTLE_SECRET_KEYS", "").split(",") if k.strip())
+        sandbox = env.get("SETTLE_SANDBOX_PAYMENTS", "0").strip().lower()
+        if sandbox not in {"0", "1", "true", "false", "yes", "no", ""}:
+            raise SettingsError("SETTLE_SANDBOX_PAYMENTS must be 1 or 0")
+        return cls(
+            database_url=normalize_database_url(env.get("SETTLE_DATABASE_URL") or "sqlite:///settle.db"),
+            secret_keys=keys,
+            base_url=(env.get("SETTLE_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            mail_url=env.get("SETTLE_MAIL_URL") or "file:./outbox",
+            mail_from=env.get("SETTLE_MAIL_FROM") or "settle@localhost",
+            sandbox_payments=sandbox in {"1", "true", "yes"},
+            stripe_api_base=env.get("SETTLE_STRIPE_API_BASE") or None,
+            mollie_api_base=env.get("SETTLE_MOLLIE_API_BASE") or None,
+        )
+
+    def require_secret(self) -> None:
+        if not self.secret_keys:
+            raise SettingsError(
+                "SETTLE_SECRET_KEYS is not set: set it to one or more long random strings, "
+                "comma-separated, oldest first (for example: "
+                "export SETTLE_SECRET_KEYS=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))'))"
+            )
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``postgres://`` and use the psycopg 3 driver for them."""
+    for plain in ("postgres://", "postgresql://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain) :]
+    return url
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return Settings.from_env()
