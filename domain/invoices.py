@@ -158,8 +158,6 @@ def pause(session: Session, org_id: str, invoice_id: str, until: dt.date, reason
         raise Conflict(f"a {invoice.status} invoice cannot be paused", "status")
     if until <= as_of:
         raise ValidationError("until must be a date after today", "until")
-    if until > as_of + dt.timedelta(days=366):
-        raise ValidationError("until must be within a year", "until")
     invoice.paused_until = until
     invoice.pause_reason = (reason or "").strip() or None
     if invoice.next_action_on is not None and invoice.next_action_on < until:

@@ -1,0 +1,29 @@
+# Two commands on a fresh machine:
+#   make demo   venv, install, SQLite demo database, sandbox payments, serve on 127.0.0.1:8000
+#   make test   venv, install, the whole test suite (SQLite; set SETTLE_TEST_DATABASE_URL for PostgreSQL)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/settle demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) settle-demo.db* settle-demo.secret outbox test-output
