@@ -69,7 +69,7 @@ def on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> 
         break
     if not extra and exc.detail:
         message = str(exc.detail)
-    if "JSON" in message and "malformed" in message.lower() or message.startswith("JSON is malformed"):
+    if ("JSON" in message and "malformed" in message.lower()) or message.startswith("JSON is malformed"):
         field = None
     return json_error(400, message, field)
 

@@ -14,7 +14,15 @@ from api import idempotency
 from api.auth import Auth
 from api.errors import domain_error_status, error_body
 from api.pagination import page
-from api.schemas import BulkItemResult, BulkResult, InvoiceBulk, InvoiceCreate, InvoiceRead, Page, PauseRequest
+from api.schemas import (
+    BulkItemResult,
+    BulkResult,
+    InvoiceBulk,
+    InvoiceCreate,
+    InvoiceRead,
+    Page,
+    PauseRequest,
+)
 from domain import invoices
 from domain.errors import DomainError, ValidationError
 from domain.models import Invoice, Organisation, PolicyStep
@@ -146,4 +154,4 @@ class InvoiceController(Controller):
     def resume(self, request: Request[Any, Any, Any], db: Session, auth: Auth, invoice_id: str) -> Response[Any]:
         invoices.get(db, auth.org_id, invoice_id)
         return idempotency.run(request, db, auth, None,
-                               lambda: (200, read(db, invoices.resume(db, auth.org_id, invoice_id))))
+                               lambda: (200, read(db, invoices.resume(db, auth.org_id, invoice_id, dt.date.today()))))

@@ -22,13 +22,13 @@ def check_limit(limit: int | None) -> int:
     return limit
 
 
-def page(session: Session, stmt: Select[tuple[T]], id_column: Any, cursor: str | None,
-         limit: int | None) -> tuple[list[T], str | None]:
+def page(session: Session, stmt: Select[Any], id_column: Any, cursor: str | None,
+         limit: int | None) -> tuple[list[Any], str | None]:
     size = check_limit(limit)
     if cursor:
         stmt = stmt.where(id_column > cursor)
     rows = list(session.scalars(stmt.order_by(id_column).limit(size + 1)))
     if len(rows) > size:
         rows = rows[:size]
-        return rows, str(getattr(rows[-1], "id"))
+        return rows, str(rows[-1].id)
     return rows, None

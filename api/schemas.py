@@ -27,14 +27,14 @@ class CustomerCreate(Struct):
 
 class CustomerPatch(Struct):
     name: str | UnsetType = UNSET
-    external_ref: str | None | UnsetType = UNSET
-    email: str | None | UnsetType = UNSET
-    phone: str | None | UnsetType = UNSET
+    external_ref: str | UnsetType | None = UNSET
+    email: str | UnsetType | None = UNSET
+    phone: str | UnsetType | None = UNSET
     kind: str | UnsetType = UNSET
     locale: str | UnsetType = UNSET
-    payment_term_days: int | None | UnsetType = UNSET
-    policy_id: str | None | UnsetType = UNSET
-    address: str | None | UnsetType = UNSET
+    payment_term_days: int | UnsetType | None = UNSET
+    policy_id: str | UnsetType | None = UNSET
+    address: str | UnsetType | None = UNSET
 
     def changes(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.__struct_fields__ if getattr(self, f) is not UNSET}

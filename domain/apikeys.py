@@ -49,9 +49,7 @@ def allows(granted: list[str], needed: str) -> bool:
     resource, _, action = needed.partition(":")
     if "*" in granted or "write" in granted or needed in granted:
         return True
-    if action == "read" and ("read" in granted or f"{resource}:write" in granted):
-        return True
-    return False
+    return action == "read" and ("read" in granted or f"{resource}:write" in granted)
 
 
 def _hash(key: str) -> str:

@@ -20,8 +20,13 @@ from domain import customers as customers_mod
 from domain.errors import Conflict, NotFound, ValidationError
 from domain.events import record
 from domain.models import Customer, Invoice, Organisation
-from domain.payment_reference import generate_betalingskenmerk, is_valid_betalingskenmerk, is_valid_rf_reference, normalize_reference
-from domain.policies import policy_for, schedule
+from domain.payment_reference import (
+    generate_betalingskenmerk,
+    is_valid_betalingskenmerk,
+    is_valid_rf_reference,
+    normalize_reference,
+)
+from domain.policies import end_pause, policy_for, schedule
 
 STATUSES = ("open", "paid", "cancelled", "disputed", "in_collection")
 UNSETTLED = ("open", "disputed", "in_collection")
@@ -160,20 +165,20 @@ def pause(session: Session, org_id: str, invoice_id: str, until: dt.date, reason
         raise ValidationError("until must be a date after today", "until")
     invoice.paused_until = until
     invoice.pause_reason = (reason or "").strip() or None
-    if invoice.next_action_on is not None and invoice.next_action_on < until:
-        invoice.next_action_on = until
+    customer = customers_mod.get(session, org_id, invoice.customer_id)
+    schedule(invoice, policy_for(session, customer))
     record(session, org_id, "invoice.paused", invoice, until=until.isoformat(), reason=invoice.pause_reason)
     return invoice
 
 
-def resume(session: Session, org_id: str, invoice_id: str) -> Invoice:
+def resume(session: Session, org_id: str, invoice_id: str, as_of: dt.date) -> Invoice:
     invoice = get(session, org_id, invoice_id, for_update=True)
     if invoice.paused_until is None:
         return invoice
-    invoice.paused_until = None
-    invoice.pause_reason = None
     customer = customers_mod.get(session, org_id, invoice.customer_id)
-    schedule(invoice, policy_for(session, customer))
+    policy = policy_for(session, customer)
+    end_pause(invoice, policy, min(as_of, invoice.paused_until))
+    schedule(invoice, policy)
     record(session, org_id, "invoice.resumed", invoice)
     return invoice
 

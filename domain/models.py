@@ -188,8 +188,11 @@ class Invoice(Base):
     """An invoice and, on the same row, where it stands in dunning.
 
     ``dunning_step`` is the position of the last policy step acted on (0: none),
-    ``next_action_on`` the day the next step falls due, ``paused_until`` a pause
-    (a promise, an extension, a manual hold). The partial index on
+    ``dunning_anchor`` the day step offsets count from (the due date, moved on
+    by pauses so that a track resumes where it stood), ``next_action_on`` the
+    day the next step falls due, ``paused_until`` a pause (a promise, an
+    extension, a manual hold), ``costs_due_on`` the first day a consumer's
+    collection costs may be charged after the fourteen-day letter. The partial index on
     ``next_action_on`` for open invoices keeps a dunning run proportional to the
     invoices that are due, not to all invoices.
     """
@@ -224,6 +227,7 @@ class Invoice(Base):
     # dunning state
     policy_id: Mapped[str | None] = mapped_column(String(40), ForeignKey("policies.id"))
     dunning_step: Mapped[int] = mapped_column(default=0)
+    dunning_anchor: Mapped[dt.date | None] = mapped_column()
     next_action_on: Mapped[dt.date | None] = mapped_column()
     paused_until: Mapped[dt.date | None] = mapped_column()
     pause_reason: Mapped[str | None] = mapped_column(String(200))
@@ -232,6 +236,7 @@ class Invoice(Base):
     interest_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     interest_as_of: Mapped[dt.date | None] = mapped_column()
     notice_sent_on: Mapped[dt.date | None] = mapped_column()
+    costs_due_on: Mapped[dt.date | None] = mapped_column()
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

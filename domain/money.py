@@ -28,7 +28,7 @@ class MoneyError(ValueError):
 
 def parse_amount(value: object, *, allow_zero: bool = True, allow_negative: bool = False) -> int:
     """Turn a decimal string (or int) into cents; refuse floats and a third decimal."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise MoneyError("must be a decimal string such as \"1250.00\", not a number with binary fraction")
     if isinstance(value, int):
         dec = Decimal(value)

@@ -28,9 +28,7 @@ def create(session: Session, name: str, slug: str | None = None) -> tuple[Organi
         raise ValidationError("name must not be empty", "name")
     slug = slug.strip().lower() if slug else slugify(name)
     if not _SLUG.match(slug):
-        raise ValidationError(
-            f"slug {slug!r} must be lower-case letters, digits and dashes (at most 64)", "slug"
-        )
+        raise ValidationError(f"slug {slug!r} must be lower-case letters, digits and dashes (at most 64)", "slug")
     if session.scalar(select(Organisation.id).where(Organisation.slug == slug)):
         raise Conflict(f"an organisation with slug {slug!r} already exists", "slug")
     org = Organisation(name=name, slug=slug)

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from domain import customers as customers_mod
 from domain.errors import NotFound, ValidationError
 from domain.events import record
-from domain.models import Invoice, Payment, PaymentAllocation
 from domain.invoices import UNSETTLED
+from domain.models import Invoice, Payment, PaymentAllocation
 from domain.money import format_amount
 
 
@@ -86,20 +86,20 @@ def allocate(
             if req.invoice_id in seen:
                 raise ValidationError(f"invoice {req.invoice_id!r} is allocated twice", f"{field}.invoice_id")
             seen.add(req.invoice_id)
-            invoice = by_id.get(req.invoice_id)
-            if invoice is None:
+            target = by_id.get(req.invoice_id)
+            if target is None:
                 raise ValidationError(
                     f"invoice {req.invoice_id!r} is not an open {payment.currency} invoice of this customer",
                     f"{field}.invoice_id",
                 )
             if req.amount_cents <= 0:
                 raise ValidationError("amount must be greater than zero", f"{field}.amount")
-            if req.amount_cents > invoice.open_cents:
+            if req.amount_cents > target.open_cents:
                 raise ValidationError(
-                    f"amount is more than the {format_amount(invoice.open_cents)} open on invoice {invoice.number}",
+                    f"amount is more than the {format_amount(target.open_cents)} open on invoice {target.number}",
                     f"{field}.amount",
                 )
-            made.append(settle(session, invoice, req.amount_cents, payment))
+            made.append(settle(session, target, req.amount_cents, payment))
             remaining -= req.amount_cents
     payment.unallocated_cents = remaining
     return made

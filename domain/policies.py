@@ -5,27 +5,31 @@ after the due date, a firmer one with the account statement at two weeks, a
 phone call at three, a final reminder at four, the formal notice
 (ingebrekestelling; for consumers the fourteen-day letter) at five, and the
 hand-off to a collection agency at fifty days.
+
+Which policy applies to a customer: the customer's own policy if one is set,
+else the first rule of the organisation that matches (by priority: consumer or
+business, a new customer with no paid history, a loyal customer who paid the
+last N invoices on time), else the default.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.dunning.rules import STEP_KINDS, Step, anchor_after_pause
+from domain.errors import ValidationError
 from domain.models import Customer, Invoice, Policy, PolicyStep
 
-STEP_KINDS = (
-    "reminder",
-    "statement_reminder",
-    "call_task",
-    "final_reminder",
-    "formal_notice",
-    "collection_handover",
-)
 CHANNELS = ("email", "task", "letter")
+DEFAULT_CHANNEL = {"call_task": "task", "collection_handover": "email"}
+SEGMENTS = ("new", "loyal")
+
+__all__ = ["CHANNELS", "DEFAULT_STEPS", "STEP_KINDS", "StepSpec"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class StepSpec:
     days_after_due: int
     channel: str
     fee_cents: int = 0
+    template: str | None = None
 
 
 DEFAULT_STEPS = (
@@ -42,52 +47,161 @@ DEFAULT_STEPS = (
     StepSpec("call_task", 21, "task"),
     StepSpec("final_reminder", 28, "email"),
     StepSpec("formal_notice", 35, "email"),
-    StepSpec("collection_handover", 50, "task"),
+    StepSpec("collection_handover", 50, "email"),
 )
 
 
-def seed_default_policy(session: Session, org_id: str) -> Policy:
-    policy = Policy(org_id=org_id, name="Standard", is_default=True, priority=1000, applies_to={})
+def validate_steps(specs: list[StepSpec]) -> None:
+    if not specs:
+        raise ValidationError("a policy needs at least one step", "steps")
+    previous = None
+    for i, spec in enumerate(specs):
+        field = f"steps[{i}]"
+        if spec.kind not in STEP_KINDS:
+            raise ValidationError(f"kind must be one of {', '.join(STEP_KINDS)}", f"{field}.kind")
+        if spec.channel not in CHANNELS:
+            raise ValidationError(f"channel must be one of {', '.join(CHANNELS)}", f"{field}.channel")
+        if not -60 <= spec.days_after_due <= 730:
+            raise ValidationError("days_after_due must be between -60 and 730", f"{field}.days_after_due")
+        if previous is not None and spec.days_after_due <= previous:
+            raise ValidationError("steps must come later than the step before", f"{field}.days_after_due")
+        if spec.fee_cents < 0:
+            raise ValidationError("fee must not be negative", f"{field}.fee")
+        previous = spec.days_after_due
+    if "collection_handover" in [s.kind for s in specs[:-1]]:
+        raise ValidationError("collection_handover ends the track and must be the last step", "steps")
+
+
+def validate_applies_to(rule: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    kind = rule.get("customer_kind")
+    if kind is not None:
+        if kind not in ("business", "consumer"):
+            raise ValidationError("customer_kind must be 'business' or 'consumer'", "applies_to.customer_kind")
+        out["customer_kind"] = kind
+    segment = rule.get("segment")
+    if segment is not None:
+        if segment not in SEGMENTS:
+            raise ValidationError("segment must be 'new' or 'loyal'", "applies_to.segment")
+        out["segment"] = segment
+    loyal_after = rule.get("loyal_after", 3)
+    if not isinstance(loyal_after, int) or not 1 <= loyal_after <= 50:
+        raise ValidationError("loyal_after must be a whole number from 1 to 50", "applies_to.loyal_after")
+    if segment == "loyal":
+        out["loyal_after"] = loyal_after
+    unknown = set(rule) - {"customer_kind", "segment", "loyal_after"}
+    if unknown:
+        raise ValidationError(f"unknown rule field {sorted(unknown)[0]!r}", f"applies_to.{sorted(unknown)[0]}")
+    return out
+
+
+def replace_steps(policy: Policy, specs: list[StepSpec]) -> None:
+    validate_steps(specs)
     policy.steps = [
         PolicyStep(
-            org_id=org_id,
+            org_id=policy.org_id,
             position=i,
             kind=s.kind,
             days_after_due=s.days_after_due,
             channel=s.channel,
             fee_cents=s.fee_cents,
+            template=s.template,
         )
-        for i, s in enumerate(DEFAULT_STEPS, start=1)
+        for i, s in enumerate(specs, start=1)
     ]
+
+
+def seed_default_policy(session: Session, org_id: str) -> Policy:
+    policy = Policy(org_id=org_id, name="Standard", is_default=True, priority=1000, applies_to={})
+    replace_steps(policy, list(DEFAULT_STEPS))
     session.add(policy)
     session.flush()
     return policy
 
 
-def policy_for(session: Session, customer: Customer) -> Policy | None:
-    """The customer's own policy if set, else the organisation's default."""
-    if customer.policy_id:
-        policy = session.get(Policy, customer.policy_id)
-        if policy is not None and policy.org_id == customer.org_id:
-            return policy
-    return session.scalar(
-        select(Policy).where(Policy.org_id == customer.org_id, Policy.is_default.is_(True)).limit(1)
-    )
-
-
-def next_step(policy: Policy | None, after_position: int) -> PolicyStep | None:
+def steps_of(policy: Policy | None) -> list[Step]:
     if policy is None:
-        return None
-    for step in policy.steps:
-        if step.position > after_position:
-            return step
-    return None
+        return []
+    return [Step(s.position, s.kind, s.days_after_due, s.channel, s.fee_cents) for s in policy.steps]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How a customer has paid so far: what the policy rules look at."""
+
+    kind: str
+    paid_invoices: int
+    on_time_streak: int  # how many of the most recent paid invoices were paid on or before the due date
+
+
+def profile_of(session: Session, customer: Customer, *, window: int = 50) -> Profile:
+    rows = session.execute(
+        select(Invoice.paid_on, Invoice.due_date)
+        .where(Invoice.org_id == customer.org_id, Invoice.customer_id == customer.id, Invoice.status == "paid")
+        .order_by(Invoice.paid_on.desc(), Invoice.id.desc())
+        .limit(window)
+    ).all()
+    streak = 0
+    for paid_on, due in rows:
+        if paid_on is None or paid_on > due:
+            break
+        streak += 1
+    return Profile(kind=customer.kind, paid_invoices=len(rows), on_time_streak=streak)
+
+
+def matches(rule: dict[str, Any], profile: Profile) -> bool:
+    if rule.get("customer_kind") not in (None, profile.kind):
+        return False
+    segment = rule.get("segment")
+    if segment == "new":
+        return profile.paid_invoices == 0
+    if segment == "loyal":
+        return profile.on_time_streak >= int(rule.get("loyal_after", 3))
+    return True
+
+
+def choose(policies: list[Policy], customer: Customer, profile: Profile | None) -> Policy | None:
+    """The policy for ``customer`` among its organisation's ``policies`` (see module docstring)."""
+    if customer.policy_id:
+        for p in policies:
+            if p.id == customer.policy_id:
+                return p
+    ruled = sorted((p for p in policies if not p.is_default and p.applies_to), key=lambda p: (p.priority, p.id))
+    for p in ruled:
+        if profile is not None and matches(p.applies_to, profile):
+            return p
+    defaults = [p for p in policies if p.is_default]
+    return defaults[0] if defaults else None
+
+
+def org_policies(session: Session, org_id: str) -> list[Policy]:
+    return list(session.scalars(select(Policy).where(Policy.org_id == org_id).order_by(Policy.priority, Policy.id)))
+
+
+def policy_for(session: Session, customer: Customer) -> Policy | None:
+    policies = org_policies(session, customer.org_id)
+    needs_profile = any(p.applies_to for p in policies if not p.is_default)
+    return choose(policies, customer, profile_of(session, customer) if needs_profile else None)
 
 
 def schedule(invoice: Invoice, policy: Policy | None) -> None:
-    """Set ``next_action_on`` from the invoice's due date and the next step not yet taken."""
-    step = next_step(policy, invoice.dunning_step) if invoice.status == "open" else None
+    """Set ``next_action_on`` from the invoice's anchor and the next step not yet taken."""
+    if invoice.dunning_anchor is None:
+        invoice.dunning_anchor = invoice.due_date
     invoice.policy_id = policy.id if policy is not None else None
-    invoice.next_action_on = (
-        invoice.due_date + dt.timedelta(days=step.days_after_due) if step is not None else None
-    )
+    if invoice.status != "open":
+        invoice.next_action_on = None
+        return
+    ahead = [s for s in steps_of(policy) if s.position > invoice.dunning_step]
+    nxt = invoice.dunning_anchor + dt.timedelta(days=ahead[0].days_after_due) if ahead else None
+    if nxt is not None and invoice.paused_until is not None:
+        nxt = max(nxt, invoice.paused_until)
+    invoice.next_action_on = nxt
+
+
+def end_pause(invoice: Invoice, policy: Policy | None, ended_on: dt.date) -> None:
+    """Lift the pause; a step that fell inside it comes on ``ended_on`` (see ``anchor_after_pause``)."""
+    anchor = invoice.dunning_anchor or invoice.due_date
+    invoice.dunning_anchor = anchor_after_pause(anchor, steps_of(policy), invoice.dunning_step, ended_on)
+    invoice.paused_until = None
+    invoice.pause_reason = None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -62,9 +61,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 "of one organisation. Authenticate with `Authorization: Bearer <api key>`. Money is a "
                 "two-decimal string with an ISO currency; every POST honours `Idempotency-Key`."
             ),
-            components=Components(
-                security_schemes={"BearerAuth": SecurityScheme(type="http", scheme="bearer")}
-            ),
+            components=Components(security_schemes={"BearerAuth": SecurityScheme(type="http", scheme="bearer")}),
             render_plugins=[ScalarRenderPlugin(path="/docs")],
         ),
         on_shutdown=[on_shutdown],
@@ -75,5 +72,3 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 def asgi_factory() -> Litestar:
     """Entry point for ``uvicorn --factory settle.app:asgi_factory``."""
     return create_app()
-
-

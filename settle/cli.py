@@ -169,6 +169,65 @@ def apikey_revoke(prefix: str) -> None:
         click.echo(f"revoked key {row.prefix}")
 
 
+# --- dunning -------------------------------------------------------------------
+
+
+@main.command("run")
+@click.option(
+    "--as-of", "as_of", default=None, help="Plan what is due on or before this day (YYYY-MM-DD; default today)."
+)
+@click.option("--org", "slug", default=None, help="Only this organisation.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+def run_command(as_of: str | None, slug: str | None, dry_run: bool) -> None:
+    """The dunning scheduler: plan every action due by AS_OF, then deliver it.
+
+    Safe to run every few minutes, after a crash, twice at once, or after days
+    of not running.
+    """
+    import datetime as dt
+
+    from settle import scheduler
+
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    except ValueError:
+        fail(f"--as-of {as_of!r} is not a date of the form YYYY-MM-DD")
+    settings = load_settings()
+    try:
+        settings.require_secret()
+    except SettingsError as exc:
+        fail(f"{exc} (reminders carry signed portal links)")
+    engine = ready_engine(settings)
+    bar = None
+    if sys.stdout.isatty() and not dry_run:
+        bar = click.progressbar(length=0, label="planning", show_pos=True)
+        bar.__enter__()
+
+    def progress(n: int) -> None:
+        if bar is not None:
+            bar.length = (bar.length or 0) + n
+            bar.update(n)
+
+    try:
+        summary = scheduler.run(engine, settings, as_of=day, org_slug=slug, dry_run=dry_run, progress=progress)
+    except LookupError as exc:
+        fail(str(exc))
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+        engine.dispose()
+    if dry_run:
+        for item in summary.plan:
+            skipped = f" (skipping {', '.join(f'{n} {k}' for n, k in item.skipped)})" if item.skipped else ""
+            click.echo(
+                f"{item.kind:<20} {item.channel:<6} {item.customer_name} <{item.to or '-'}>: "
+                f"{', '.join(item.invoices)}{skipped}"
+            )
+        click.echo(f"dry run, nothing changed: {summary.line()}")
+    else:
+        click.echo(f"{day.isoformat()}: {summary.line()}")
+
+
 # --- serving --------------------------------------------------------------------
 
 
@@ -186,8 +245,15 @@ def serve(host: str, port: int, workers: int) -> None:
     except SettingsError as exc:
         fail(str(exc))
     ready_engine(settings).dispose()
-    uvicorn.run("settle.app:asgi_factory", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=True)
+    uvicorn.run(
+        "settle.app:asgi_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+    )
 
 
 @main.command()

@@ -28,14 +28,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+            immediate = conn.get_execution_options().get("sqlite_immediate")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+def make_sessionmaker(engine: Engine, *, writer: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``engine``. ``writer=True`` takes SQLite's write lock at BEGIN
+    (``BEGIN IMMEDIATE``), so a transaction that reads in order to write cannot
+    be overtaken by another writer between its read and its write."""
+    if writer and engine.dialect.name == "sqlite":
+        engine = engine.execution_options(sqlite_immediate=True)
     return sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 

@@ -49,18 +49,32 @@ def seed(session: Session, today: dt.date) -> Organisation:
     number = 2026000
     for i, (name, kind, locale, email, lines) in enumerate(CUSTOMERS, start=1):
         customer = customers.create(
-            session, org.id, name=name, kind=kind, locale=locale, email=email,
-            external_ref=f"DEB-{1000 + i}", payment_term_days=14 if kind == "consumer" else 30,
+            session,
+            org.id,
+            name=name,
+            kind=kind,
+            locale=locale,
+            email=email,
+            external_ref=f"DEB-{1000 + i}",
+            payment_term_days=14 if kind == "consumer" else 30,
         )
         for days_overdue, cents in lines:
             number += 1
             due = today - dt.timedelta(days=days_overdue)
             term = customer.payment_term_days or 30
-            invoices.create(session, org, invoices.NewInvoice(
-                number=f"F{number}", issue_date=due - dt.timedelta(days=term), due_date=due,
-                amount_cents=cents, currency="EUR", customer_id=customer.id,
-                description="Levering volgens order" if locale == "nl" else "Delivery as ordered",
-            ))
+            invoices.create(
+                session,
+                org,
+                invoices.NewInvoice(
+                    number=f"F{number}",
+                    issue_date=due - dt.timedelta(days=term),
+                    due_date=due,
+                    amount_cents=cents,
+                    currency="EUR",
+                    customer_id=customer.id,
+                    description="Levering volgens order" if locale == "nl" else "Delivery as ordered",
+                ),
+            )
     return org
 
 

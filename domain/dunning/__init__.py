@@ -1,0 +1,1 @@
+"""The dunning engine: pure rules (``rules``), policy choice (``selection``), the run (``engine``)."""

@@ -1,0 +1,118 @@
+"""The pure rules of a dunning track. No database, no clock: ``as_of`` is an argument.
+
+An invoice's track is a position in its policy (the last step acted on) and an
+*anchor*: the day step offsets count from. The anchor starts at the due date.
+A pause holds the track: when it ends, the anchor moves on so that the next
+step falls on the day the pause ended, and the track resumes where it stood
+instead of firing every step it would have reached meanwhile.
+
+When runs were missed, an invoice may have passed several steps at once. It
+then gets one action at the furthest step it reached; the steps in between are
+recorded as skipped, so the debtor never receives a burst of letters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# From friendliest to firmest. A customer's message in a run takes the firmest kind reached.
+STEP_KINDS = (
+    "reminder",
+    "statement_reminder",
+    "call_task",
+    "final_reminder",
+    "formal_notice",
+    "collection_handover",
+)
+
+
+def strength(kind: str) -> int:
+    return STEP_KINDS.index(kind)
+
+
+@dataclass(frozen=True)
+class Step:
+    position: int
+    kind: str
+    days_after_due: int
+    channel: str = "email"
+    fee_cents: int = 0
+
+    @property
+    def key(self) -> str:
+        """The once-ever key of this step for an invoice: (invoice, step_key) is unique."""
+        return f"{self.position}:{self.kind}"
+
+
+@dataclass(frozen=True)
+class Track:
+    """What the rules need to know of an invoice."""
+
+    status: str
+    anchor: dt.date
+    position: int
+    paused_until: dt.date | None = None
+    not_before: dt.date | None = None  # e.g. a consumer's hand-off waits for the 14-day term
+
+
+@dataclass(frozen=True)
+class Decision:
+    reached: Step | None
+    skipped: tuple[Step, ...]
+    next_action_on: dt.date | None
+    pause_lapsed: bool = False
+
+
+def due_on(anchor: dt.date, step: Step) -> dt.date:
+    return anchor + dt.timedelta(days=step.days_after_due)
+
+
+def upcoming(steps: Sequence[Step], position: int) -> list[Step]:
+    return sorted((s for s in steps if s.position > position), key=lambda s: s.position)
+
+
+def decide(track: Track, steps: Sequence[Step], as_of: dt.date) -> Decision:
+    """Which step (if any) this invoice reaches on ``as_of``, which it skips, and when to look again."""
+    if track.status != "open":
+        # Paid, cancelled, disputed or with the collection agency: nothing to send.
+        return Decision(None, (), None)
+    ahead = upcoming(steps, track.position)
+    if track.paused_until is not None and track.paused_until > as_of:
+        first = due_on(track.anchor, ahead[0]) if ahead else None
+        return Decision(None, (), max(first, track.paused_until) if first else track.paused_until)
+    lapsed = track.paused_until is not None
+    due = [s for s in ahead if due_on(track.anchor, s) <= as_of]
+    if due and track.not_before is not None and track.not_before > as_of:
+        # Steps that must wait (a consumer's hand-off before the legal term ends) wait.
+        held = [s for s in due if s.kind == "collection_handover"]
+        if held:
+            due = [s for s in due if s.position < held[0].position]
+            if not due:
+                return Decision(None, (), track.not_before, lapsed)
+    if not due:
+        nxt = due_on(track.anchor, ahead[0]) if ahead else None
+        if nxt is not None and track.not_before is not None and ahead[0].kind == "collection_handover":
+            nxt = max(nxt, track.not_before)
+        return Decision(None, (), nxt, lapsed)
+    reached = due[-1]
+    rest = [s for s in ahead if s.position > reached.position]
+    nxt = due_on(track.anchor, rest[0]) if rest else None
+    if reached.kind == "collection_handover":
+        nxt = None  # the automatic track ends here
+    return Decision(reached, tuple(due[:-1]), nxt, lapsed)
+
+
+def anchor_after_pause(anchor: dt.date, steps: Sequence[Step], position: int, ended_on: dt.date) -> dt.date:
+    """The anchor once a pause has ended on ``ended_on``.
+
+    A step that fell inside the pause is not lost and not fired late with the
+    steps after it: the anchor moves so that the next step falls on the day
+    the pause ended, and the steps after it keep their spacing.
+    """
+    ahead = upcoming(steps, position)
+    if not ahead:
+        return anchor
+    nxt = due_on(anchor, ahead[0])
+    return anchor + (ended_on - nxt) if nxt < ended_on else anchor
