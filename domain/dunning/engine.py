@@ -34,7 +34,7 @@ from domain.dunning.messages import (
     MessageLine,
     Transport,
 )
-from domain.dunning.rules import Decision, Track, anchor_after_pause, decide, strength
+from domain.dunning.rules import Decision, Track, advance, strength
 from domain.events import record
 from domain.law import collection_costs, earliest_costs_date, statutory_interest
 from domain.law.interest import InterestKind, InterestResult, RateUnavailableError
@@ -188,23 +188,15 @@ class Planner:
         acted: list[_Acted] = []
         for invoice in invoices:
             self.summary.examined += 1
-            if invoice.dunning_anchor is None:
-                invoice.dunning_anchor = invoice.due_date
             invoice.policy_id = policy.id if policy is not None else None
-            if invoice.paused_until is not None and invoice.paused_until <= as_of:
-                invoice.dunning_anchor = anchor_after_pause(
-                    invoice.dunning_anchor, steps, invoice.dunning_step, invoice.paused_until
-                )
-                record(
-                    self.session,
-                    invoice.org_id,
-                    "invoice.pause_lapsed",
-                    invoice,
-                    paused_until=invoice.paused_until.isoformat(),
-                )
+            track, decision = advance(_track(invoice, customer), steps, as_of)
+            if decision.pause_lapsed:
+                record(self.session, invoice.org_id, "invoice.pause_lapsed", invoice,
+                       paused_until=invoice.paused_until.isoformat() if invoice.paused_until else None)
                 invoice.paused_until = None
                 invoice.pause_reason = None
-            decision = decide(_track(invoice, customer), steps, as_of)
+            invoice.dunning_anchor = track.anchor
+            invoice.dunning_step = track.position
             invoice.next_action_on = self._next(invoice, customer, decision.next_action_on)
             if decision.reached is not None:
                 acted.append(_Acted(invoice, decision))
@@ -257,7 +249,6 @@ class Planner:
             assert step is not None
             if step.fee_cents:
                 _charge(a.invoice, fees=step.fee_cents)
-            a.invoice.dunning_step = step.position
         notice = [a.invoice for a in acted if a.decision.reached and a.decision.reached.kind == "formal_notice"]
         if notice:
             costs_notice = self._formal_notice(org, customer, notice)

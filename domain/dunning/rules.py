@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # From friendliest to firmest. A customer's message in a run takes the firmest kind reached.
 STEP_KINDS = (
@@ -116,3 +116,23 @@ def anchor_after_pause(anchor: dt.date, steps: Sequence[Step], position: int, en
         return anchor
     nxt = due_on(anchor, ahead[0])
     return anchor + (ended_on - nxt) if nxt < ended_on else anchor
+
+
+def advance(track: Track, steps: Sequence[Step], as_of: dt.date) -> tuple[Track, Decision]:
+    """One run's transition for one invoice: lift a lapsed pause, decide, move along the track.
+
+    The engine applies exactly this to the database row; the property tests
+    drive it through payments, disputes, pauses and runs on random days.
+    """
+    lapsed = False
+    if track.paused_until is not None and track.paused_until <= as_of:
+        anchor = anchor_after_pause(track.anchor, steps, track.position, track.paused_until)
+        track = replace(track, anchor=anchor, paused_until=None)
+        lapsed = True
+    decision = decide(track, steps, as_of)
+    if decision.reached is not None:
+        status = "in_collection" if decision.reached.kind == "collection_handover" else track.status
+        track = replace(track, position=decision.reached.position, status=status)
+    if lapsed:
+        decision = replace(decision, pause_lapsed=True)
+    return track, decision
