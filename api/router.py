@@ -8,8 +8,10 @@ from litestar.di import Provide
 from api.auth import provide_auth
 from api.customers import CustomerController
 from api.errors import EXCEPTION_HANDLERS
+from api.dunning import DunningController, EventController, TaskController
 from api.invoices import InvoiceController
 from api.payments import PaymentController
+from api.policies import PolicyController
 
 API_PREFIX = "/api/v1"
 
@@ -17,7 +19,15 @@ API_PREFIX = "/api/v1"
 def build_router() -> Router:
     return Router(
         path=API_PREFIX,
-        route_handlers=[CustomerController, InvoiceController, PaymentController],
+        route_handlers=[
+            CustomerController,
+            InvoiceController,
+            PaymentController,
+            PolicyController,
+            TaskController,
+            DunningController,
+            EventController,
+        ],
         dependencies={"auth": Provide(provide_auth, sync_to_thread=True)},
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=1_000_000,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from domain.dunning.rules import STEP_KINDS, Step, anchor_after_pause
 from domain.errors import ValidationError
@@ -97,6 +97,11 @@ def validate_applies_to(rule: dict[str, Any]) -> dict[str, Any]:
 
 def replace_steps(policy: Policy, specs: list[StepSpec]) -> None:
     validate_steps(specs)
+    session = object_session(policy)
+    if session is not None and policy.steps:
+        # Old steps go first: the new ones reuse their (policy_id, position).
+        policy.steps.clear()
+        session.flush()
     policy.steps = [
         PolicyStep(
             org_id=policy.org_id,

@@ -1,0 +1,156 @@
+"""Tasks, the dunning preview and the audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from msgspec import Struct
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import idempotency
+from api.auth import Auth
+from api.pagination import check_limit, page
+from api.schemas import Page
+from domain import tasks as tasks_mod
+from domain.dunning import engine as dunning
+from domain.errors import ValidationError
+from domain.models import Event, Task
+from settle.composer import JinjaComposer
+from settle.settings import Settings
+
+
+class TaskOut(Struct):
+    id: str
+    kind: str
+    title: str
+    status: str
+    customer_id: str
+    invoice_ids: list[str]
+    due_on: dt.date | None
+    outcome: str | None
+    note: str | None
+    promised_on: dt.date | None
+    created_at: dt.datetime
+    completed_at: dt.datetime | None
+
+
+class TaskComplete(Struct):
+    outcome: str
+    note: str | None = None
+    promised_on: dt.date | None = None
+
+
+def _task(db: Session, t: Task) -> TaskOut:
+    return TaskOut(
+        id=t.id, kind=t.kind, title=t.title, status=t.status, customer_id=t.customer_id,
+        invoice_ids=sorted(i.id for i in tasks_mod.invoices_of(db, t)), due_on=t.due_on, outcome=t.outcome,
+        note=t.note, promised_on=t.promised_on, created_at=t.created_at, completed_at=t.completed_at,
+    )
+
+
+class PreviewItem(Struct):
+    customer_id: str
+    customer_name: str
+    kind: str
+    channel: str
+    to: str | None
+    invoices: list[str]
+    skipped: list[dict[str, str]]
+
+
+class Preview(Struct):
+    as_of: dt.date
+    items: list[PreviewItem]
+    examined: int
+    messages: int
+    tasks: int
+    skipped: int
+
+
+class EventOut(Struct):
+    id: str
+    kind: str
+    subject_type: str | None
+    subject_id: str | None
+    actor: str | None
+    data: dict[str, Any]
+    occurred_at: dt.datetime
+
+
+class TaskController(Controller):
+    path = "/tasks"
+    tags = ["tasks"]
+
+    @get("/", opt={"scope": "tasks:read"}, sync_to_thread=True)
+    def list_tasks(self, db: Session, auth: Auth, status: str | None = None, customer_id: str | None = None,
+                   cursor: str | None = None, limit: int | None = None) -> Page:
+        stmt = select(Task).where(Task.org_id == auth.org_id)
+        if status is not None:
+            if status not in ("open", "done"):
+                raise ValidationError("status must be 'open' or 'done'", "status")
+            stmt = stmt.where(Task.status == status)
+        if customer_id is not None:
+            stmt = stmt.where(Task.customer_id == customer_id)
+        rows, nxt = page(db, stmt, Task.id, cursor, limit)
+        return Page(items=[_task(db, t) for t in rows], next_cursor=nxt)
+
+    @post("/{task_id:str}/complete", opt={"scope": "tasks:write"}, sync_to_thread=True, status_code=200)
+    def complete(self, request: Request[Any, Any, Any], db: Session, auth: Auth, task_id: str,
+                 data: TaskComplete) -> Response[Any]:
+        """Close a task with its ``outcome``; ``promised_on`` pauses dunning of its invoices until then."""
+        tasks_mod.get(db, auth.org_id, task_id)
+
+        def action() -> tuple[int, Any]:
+            task = tasks_mod.complete(db, auth.org_id, task_id, outcome=data.outcome, note=data.note,
+                                      promised_on=data.promised_on, as_of=dt.date.today())
+            return 200, _task(db, task)
+
+        return idempotency.run(request, db, auth, data, action)
+
+
+class DunningController(Controller):
+    path = "/dunning"
+    tags = ["dunning"]
+
+    @get("/preview", opt={"scope": "dunning:read"}, sync_to_thread=True)
+    def preview(self, request: Request[Any, Any, Any], auth: Auth, settings: Settings,
+                as_of: dt.date | None = None) -> Preview:
+        """Exactly what ``settle run --as-of`` would do for this organisation, changing nothing."""
+        day = as_of or dt.date.today()
+        factory = request.app.state.sessionmaker
+        summary = dunning.plan(factory, as_of=day, composer=JinjaComposer(settings), org_id=auth.org_id,
+                               dry_run=True)
+        return Preview(
+            as_of=day,
+            items=[PreviewItem(customer_id=p.customer_id, customer_name=p.customer_name, kind=p.kind,
+                               channel=p.channel, to=p.to, invoices=list(p.invoices),
+                               skipped=[{"invoice": n, "step": k} for n, k in p.skipped])
+                   for p in summary.plan],
+            examined=summary.examined, messages=summary.messages, tasks=summary.tasks, skipped=summary.skipped,
+        )
+
+
+class EventController(Controller):
+    path = "/events"
+    tags = ["events"]
+
+    @get("/", opt={"scope": "events:read"}, sync_to_thread=True)
+    def list_events(self, db: Session, auth: Auth, after: str | None = None, limit: int | None = None) -> Page:
+        """The organisation's audit trail, oldest first; pass the last id seen as ``after``."""
+        size = check_limit(limit)
+        stmt = select(Event).where(Event.org_id == auth.org_id)
+        if after:
+            if not after.isdigit():
+                raise ValidationError("after must be an event id", "after")
+            stmt = stmt.where(Event.id > int(after))
+        rows = list(db.scalars(stmt.order_by(Event.id).limit(size + 1)))
+        more = len(rows) > size
+        rows = rows[:size]
+        return Page(
+            items=[EventOut(id=str(e.id), kind=e.kind, subject_type=e.subject_type, subject_id=e.subject_id,
+                            actor=e.actor, data=e.data or {}, occurred_at=e.occurred_at) for e in rows],
+            next_cursor=str(rows[-1].id) if more and rows else None,
+        )
