@@ -91,7 +91,9 @@ class CustomerController(Controller):
 
         return idempotency.run(request, db, auth, body, action)
 
-    @post("/{customer_id:str}/portal-links/revoke", opt={"scope": "customers:write"}, sync_to_thread=True, status_code=200)
+    @post(
+        "/{customer_id:str}/portal-links/revoke", opt={"scope": "customers:write"}, sync_to_thread=True, status_code=200
+    )
     def revoke_links(self, request: Request[Any, Any, Any], db: Session, auth: Auth, customer_id: str) -> Response[Any]:
         """Invalidate every portal link issued to this customer so far."""
         customer = customers.get(db, auth.org_id, customer_id)

@@ -88,7 +88,9 @@ class InvoiceController(Controller):
     def bulk(self, request: Request[Any, Any, Any], db: Session, auth: Auth, data: InvoiceBulk) -> Response[Any]:
         """Up to 1000 invoices; each item answers on its own, in order, and a bad one sinks no other."""
         if len(data.items) > invoices.MAX_BULK:
-            raise ValidationError(f"items holds {len(data.items)} invoices; at most {invoices.MAX_BULK} per call", "items")
+            raise ValidationError(
+                f"items holds {len(data.items)} invoices; at most {invoices.MAX_BULK} per call", "items"
+            )
         if not data.items:
             raise ValidationError("items must hold at least one invoice", "items")
         org = db.get(Organisation, auth.org_id)

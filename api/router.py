@@ -7,8 +7,8 @@ from litestar.di import Provide
 
 from api.auth import provide_auth
 from api.customers import CustomerController
-from api.errors import EXCEPTION_HANDLERS
 from api.dunning import DunningController, EventController, TaskController
+from api.errors import EXCEPTION_HANDLERS
 from api.invoices import InvoiceController
 from api.payments import PaymentController
 from api.policies import PolicyController

@@ -156,7 +156,9 @@ def cancel(session: Session, org_id: str, invoice_id: str) -> Invoice:
     return invoice
 
 
-def pause(session: Session, org_id: str, invoice_id: str, until: dt.date, reason: str | None, as_of: dt.date) -> Invoice:
+def pause(
+    session: Session, org_id: str, invoice_id: str, until: dt.date, reason: str | None, as_of: dt.date
+) -> Invoice:
     """Hold dunning until ``until``; the track resumes where it stood when the pause lapses."""
     invoice = get(session, org_id, invoice_id, for_update=True)
     if invoice.status not in UNSETTLED:
@@ -183,7 +185,9 @@ def resume(session: Session, org_id: str, invoice_id: str, as_of: dt.date) -> In
     return invoice
 
 
-def filters(org_id: str, *, customer_id: str | None, status: str | None, overdue: bool | None, as_of: dt.date) -> list[Any]:
+def filters(
+    org_id: str, *, customer_id: str | None, status: str | None, overdue: bool | None, as_of: dt.date
+) -> list[Any]:
     conds: list[Any] = [Invoice.org_id == org_id]
     if customer_id:
         conds.append(Invoice.customer_id == customer_id)
