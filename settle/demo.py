@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 
 import click
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from domain import apikeys, customers, invoices, organisations, portal_links
@@ -78,6 +78,18 @@ def seed(session: Session, today: dt.date) -> Organisation:
     return org
 
 
+def replay_history(engine: Engine, settings: Settings, today: dt.date) -> None:
+    """Run the scheduler weekly over the last months, so the demo has invoices at every
+    dunning stage, letters, call tasks and a mailbox of reminders, as if it had been in cron."""
+    from settle import scheduler
+
+    day = today - dt.timedelta(days=126)
+    while day <= today:
+        scheduler.run(engine, settings, as_of=day, org_slug=DEMO_SLUG)
+        day += dt.timedelta(days=7)
+    scheduler.run(engine, settings, as_of=today, org_slug=DEMO_SLUG)
+
+
 def demo_secret(database: Path) -> str:
     path = database.with_suffix(".secret")
     if path.exists():
@@ -101,8 +113,14 @@ def run_demo(*, host: str, port: int, database: str, serve: bool) -> None:
     )
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
+    today = dt.date.today()
     with make_sessionmaker(engine)() as session:
-        today = dt.date.today()
+        fresh = session.scalar(select(Organisation.id).where(Organisation.slug == DEMO_SLUG)) is None
+        seed(session, today)
+        session.commit()
+    if fresh:
+        replay_history(engine, settings, today)
+    with make_sessionmaker(engine)() as session:
         org = seed(session, today)
         key = apikeys.issue(session, org.id, ["*"], name="demo")
         now = dt.datetime.now(dt.UTC)

@@ -1,0 +1,1 @@
+"""The debtor portal: signed links, the account statement, pay and respond."""
