@@ -8,11 +8,11 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.docs import ReferencePage
 from api.errors import EXCEPTION_HANDLERS
 from api.router import API_PREFIX, build_router
 from settle.db import make_engine, make_sessionmaker
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 "two-decimal string with an ISO currency; every POST honours `Idempotency-Key`."
             ),
             components=Components(security_schemes={"BearerAuth": SecurityScheme(type="http", scheme="bearer")}),
-            render_plugins=[ScalarRenderPlugin(path="/docs")],
+            render_plugins=[ReferencePage(path="/docs")],
         ),
         on_shutdown=[on_shutdown],
         debug=False,
