@@ -82,7 +82,7 @@ class ReferencePage(OpenAPIRenderPlugin):
             f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(info.get('title', ''))}"
             f"</title><style>{_STYLE}</style></head><body><h1>{html.escape(info.get('title', ''))}</h1>"
             f"<p>{html.escape(info.get('description', ''))}</p>"
-            f"<p>Machine-readable schema: <a href='{html.escape(self.get_openapi_json_route(request))}'>openapi.json</a>"
-            f"</p>{sections}</body></html>"
+            f"<p>Machine-readable schema: <a href='{html.escape(self.get_openapi_json_route(request))}'>"
+            f"openapi.json</a></p>{sections}</body></html>"
         )
         return page.encode()
