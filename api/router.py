@@ -12,6 +12,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.invoices import InvoiceController
 from api.payments import PaymentController
 from api.policies import PolicyController
+from api.reports import ReportController
 
 API_PREFIX = "/api/v1"
 
@@ -27,6 +28,7 @@ def build_router() -> Router:
             TaskController,
             DunningController,
             EventController,
+            ReportController,
         ],
         dependencies={"auth": Provide(provide_auth, sync_to_thread=True)},
         exception_handlers=EXCEPTION_HANDLERS,

@@ -9,7 +9,8 @@ hand-off to a collection agency at fifty days.
 Which policy applies to a customer: the customer's own policy if one is set,
 else the first rule of the organisation that matches (by priority: consumer or
 business, a new customer with no paid history, a loyal customer who paid the
-last N invoices on time), else the default.
+last N invoices on time, a risky one who pays a month late on average), else the
+default.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from domain.models import Customer, Invoice, Policy, PolicyStep
 
 CHANNELS = ("email", "task", "letter")
 DEFAULT_CHANNEL = {"call_task": "task", "collection_handover": "email"}
-SEGMENTS = ("new", "loyal")
+SEGMENTS = ("new", "loyal", "risky")
 
 __all__ = ["CHANNELS", "DEFAULT_STEPS", "STEP_KINDS", "StepSpec"]
 
@@ -82,14 +83,19 @@ def validate_applies_to(rule: dict[str, Any]) -> dict[str, Any]:
     segment = rule.get("segment")
     if segment is not None:
         if segment not in SEGMENTS:
-            raise ValidationError("segment must be 'new' or 'loyal'", "applies_to.segment")
+            raise ValidationError("segment must be 'new', 'loyal' or 'risky'", "applies_to.segment")
         out["segment"] = segment
     loyal_after = rule.get("loyal_after", 3)
     if not isinstance(loyal_after, int) or not 1 <= loyal_after <= 50:
         raise ValidationError("loyal_after must be a whole number from 1 to 50", "applies_to.loyal_after")
     if segment == "loyal":
         out["loyal_after"] = loyal_after
-    unknown = set(rule) - {"customer_kind", "segment", "loyal_after"}
+    risky_after = rule.get("risky_after_days", 30)
+    if not isinstance(risky_after, int) or not 1 <= risky_after <= 365:
+        raise ValidationError("risky_after_days must be a whole number from 1 to 365", "applies_to.risky_after_days")
+    if segment == "risky":
+        out["risky_after_days"] = risky_after
+    unknown = set(rule) - {"customer_kind", "segment", "loyal_after", "risky_after_days"}
     if unknown:
         raise ValidationError(f"unknown rule field {sorted(unknown)[0]!r}", f"applies_to.{sorted(unknown)[0]}")
     return out
@@ -137,6 +143,7 @@ class Profile:
     kind: str
     paid_invoices: int
     on_time_streak: int  # how many of the most recent paid invoices were paid on or before the due date
+    average_days_late: float = 0.0  # over the paid invoices looked at
 
 
 def profile_of(session: Session, customer: Customer, *, window: int = 50) -> Profile:
@@ -151,7 +158,9 @@ def profile_of(session: Session, customer: Customer, *, window: int = 50) -> Pro
         if paid_on is None or paid_on > due:
             break
         streak += 1
-    return Profile(kind=customer.kind, paid_invoices=len(rows), on_time_streak=streak)
+    late = [max(0, (paid_on - due).days) for paid_on, due in rows[:10] if paid_on is not None]
+    average = sum(late) / len(late) if late else 0.0
+    return Profile(kind=customer.kind, paid_invoices=len(rows), on_time_streak=streak, average_days_late=average)
 
 
 def matches(rule: dict[str, Any], profile: Profile) -> bool:
@@ -162,6 +171,8 @@ def matches(rule: dict[str, Any], profile: Profile) -> bool:
         return profile.paid_invoices == 0
     if segment == "loyal":
         return profile.on_time_streak >= int(rule.get("loyal_after", 3))
+    if segment == "risky":
+        return profile.paid_invoices > 0 and profile.average_days_late >= int(rule.get("risky_after_days", 30))
     return True
 
 

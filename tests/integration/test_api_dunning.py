@@ -92,3 +92,21 @@ def test_events_are_an_ordered_feed_with_an_after_cursor(api: Api) -> None:
     assert kinds.index("customer.created") < kinds.index("invoice.created")
     ids = [int(e["id"]) for e in first["items"] + rest["items"]]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
+def test_risky_customers_get_the_strict_policy(api: Api) -> None:
+    strict = api.post("/policies", json={
+        "name": "Strict", "priority": 5, "applies_to": {"segment": "risky", "risky_after_days": 20},
+        "steps": [{"kind": "reminder", "days_after_due": 1}, {"kind": "formal_notice", "days_after_due": 10}],
+    })
+    assert strict.status_code == 201, strict.text
+    risky = api.customer(name="Late payer")
+    api.invoice(risky["id"], "R-1", "10.00", due_date="2026-02-01")
+    api.post("/payments", json={"customer_id": risky["id"], "amount": "10.00", "received_on": "2026-03-15"})
+    nxt = api.invoice(risky["id"], "R-2", "10.00", issue_date="2026-04-01", due_date="2026-05-01")
+    assert nxt["dunning"]["next_action_on"] == "2026-05-02"
+    punctual = api.customer(name="Punctual")
+    api.invoice(punctual["id"], "P-1", "10.00", due_date="2026-02-01")
+    api.post("/payments", json={"customer_id": punctual["id"], "amount": "10.00", "received_on": "2026-01-20"})
+    other = api.invoice(punctual["id"], "P-2", "10.00", issue_date="2026-04-01", due_date="2026-05-01")
+    assert other["dunning"]["next_action_on"] == "2026-05-08"
