@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import NoReturn
 
 import click
@@ -167,6 +168,42 @@ def apikey_revoke(prefix: str) -> None:
     with session_scope(load_settings()) as session:
         row = apikeys.revoke(session, prefix)
         click.echo(f"revoked key {row.prefix}")
+
+
+# --- imports -------------------------------------------------------------------
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import invoices and bank statements."""
+
+
+@import_group.command("invoices")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--org", "slug", required=True, help="Organisation slug.")
+def import_invoices(file: Path, slug: str) -> None:
+    """Import invoices from CSV (header row; see the README) or a UBL 2.1 invoice. All or nothing."""
+    from domain.imports import ImportFailed, apply, parse_file
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror}")
+    try:
+        rows = parse_file(data, str(file))
+    except ImportFailed as exc:
+        fail("\n  ".join([f"{file}: nothing imported", *exc.problems]))
+    with session_scope(load_settings()) as session:
+        org = organisations.by_slug(session, slug)
+        try:
+            result = apply(session, org, rows, str(file))
+        except ImportFailed as exc:
+            session.rollback()
+            fail("\n  ".join([f"{file}: nothing imported", *exc.problems]))
+        click.echo(
+            f"{file}: {result.created} invoices imported, {result.skipped} skipped as already present, "
+            f"{result.customers_created} new customers"
+        )
 
 
 # --- dunning -------------------------------------------------------------------
