@@ -1,0 +1,1 @@
+"""Local fake payment providers and a loopback server runner, for tests only."""
