@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from litestar import Request
+from litestar import MediaType, Request, Response, get
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 
 _METHODS = ("get", "post", "put", "patch", "delete")
@@ -82,7 +82,18 @@ class ReferencePage(OpenAPIRenderPlugin):
             f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(info.get('title', ''))}"
             f"</title><style>{_STYLE}</style></head><body><h1>{html.escape(info.get('title', ''))}</h1>"
             f"<p>{html.escape(info.get('description', ''))}</p>"
-            f"<p>Machine-readable schema: <a href='{html.escape(self.get_openapi_json_route(request))}'>"
-            f"openapi.json</a></p>{sections}</body></html>"
+            f"<p>Machine-readable schema: <a href='/api/v1/openapi.json'>openapi.json</a></p>{sections}</body></html>"
         )
         return page.encode()
+
+
+@get("/openapi.json", include_in_schema=False, sync_to_thread=False)
+def openapi_json(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The OpenAPI 3 schema of the back-office API."""
+    return Response(request.app.openapi_schema.to_schema(), media_type=MediaType.JSON)
+
+
+@get("/docs", include_in_schema=False, sync_to_thread=False, media_type=MediaType.HTML)
+def docs_page(request: Request[Any, Any, Any]) -> bytes:
+    """The reference page, rendered from the schema."""
+    return ReferencePage().render(request, request.app.openapi_schema.to_schema())

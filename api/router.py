@@ -7,6 +7,7 @@ from litestar.di import Provide
 
 from api.auth import provide_auth
 from api.customers import CustomerController
+from api.docs import docs_page, openapi_json
 from api.dunning import DunningController, EventController, TaskController
 from api.errors import EXCEPTION_HANDLERS
 from api.invoices import InvoiceController
@@ -21,6 +22,8 @@ def build_router() -> Router:
     return Router(
         path=API_PREFIX,
         route_handlers=[
+            openapi_json,
+            docs_page,
             CustomerController,
             InvoiceController,
             PaymentController,

@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         openapi_config=OpenAPIConfig(
             title="Settle back-office API",
             version="1.0.0",
-            path=API_PREFIX,
+            path=f"{API_PREFIX}/schema",
             description=(
                 "Customers, invoices, payments, policies, requests, tasks, bank statements and reports "
                 "of one organisation. Authenticate with `Authorization: Bearer <api key>`. Money is a "
