@@ -6,6 +6,7 @@ from litestar import Router
 from litestar.di import Provide
 
 from api.auth import provide_auth
+from api.bank import BankController
 from api.customers import CustomerController
 from api.docs import docs_page, openapi_json
 from api.dunning import DunningController, EventController, TaskController
@@ -32,6 +33,7 @@ def build_router() -> Router:
             DunningController,
             EventController,
             ReportController,
+            BankController,
         ],
         dependencies={"auth": Provide(provide_auth, sync_to_thread=True)},
         exception_handlers=EXCEPTION_HANDLERS,

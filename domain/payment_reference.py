@@ -42,3 +42,21 @@ def is_valid_rf_reference(s: str) -> bool:
     if not re.fullmatch(r"RF\d{2}[0-9A-Z]{1,21}", s):
         return False
     return _mod97(s[4:] + s[:4]) == 1
+
+
+_KENMERK = re.compile(r"(?<![\d])(\d{4}[ .]?\d{4}[ .]?\d{4}[ .]?\d{4})(?![\d])")
+_RF = re.compile(r"\bRF\d{2}(?:[ ]?[0-9A-Z]){1,21}\b", re.IGNORECASE)
+
+
+def find_references(text: str) -> list[str]:
+    """Valid betalingskenmerken and RF references in free remittance text, normalised, in order."""
+    found: list[str] = []
+    for m in _KENMERK.finditer(text or ""):
+        ref = normalize_reference(m.group(1))
+        if is_valid_betalingskenmerk(ref) and ref not in found:
+            found.append(ref)
+    for m in _RF.finditer(text or ""):
+        ref = normalize_reference(m.group(0))
+        if is_valid_rf_reference(ref) and ref not in found:
+            found.append(ref)
+    return found

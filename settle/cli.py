@@ -206,6 +206,31 @@ def import_invoices(file: Path, slug: str) -> None:
         )
 
 
+@import_group.command("bank")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--org", "slug", required=True, help="Organisation slug.")
+def import_bank(file: Path, slug: str) -> None:
+    """Import a CAMT.053 or MT940 statement and reconcile its credits with open invoices."""
+    from domain.bank import StatementError
+    from domain.reconcile import import_statement
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror}")
+    with session_scope(load_settings()) as session:
+        org = organisations.by_slug(session, slug)
+        try:
+            s = import_statement(session, org, data, str(file))
+        except StatementError as exc:
+            session.rollback()
+            fail(f"nothing imported: {exc}")
+        click.echo(
+            f"{file}: {s.lines} lines, {s.new} new, {s.duplicates} already imported; "
+            f"{s.credits} incoming, {s.matched} matched, {s.unmatched} left for a person"
+        )
+
+
 # --- dunning -------------------------------------------------------------------
 
 

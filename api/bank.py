@@ -1,0 +1,174 @@
+"""Bank statements in, and the lines that still need a person."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
+from msgspec import Struct
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import idempotency
+from api.auth import Auth
+from api.pagination import page
+from api.schemas import Page
+from domain import reconcile
+from domain.bank import StatementError
+from domain.errors import ValidationError
+from domain.models import BankTransaction, Organisation
+from domain.money import MoneyError, format_amount, parse_amount
+from domain.payments import AllocationRequest
+
+STATUSES = ("unmatched", "matched", "outgoing", "returned")
+
+
+class ImportOut(Struct):
+    statements: int
+    lines: int
+    new: int
+    duplicates: int
+    credits: int
+    matched: int
+    unmatched: int
+    matched_amount: str
+
+
+class Candidate(Struct):
+    invoice_id: str
+    number: str
+    customer_id: str
+    open_amount: str
+    due_date: dt.date
+
+
+class TransactionOut(Struct):
+    id: str
+    status: str
+    booking_date: dt.date
+    amount: str
+    currency: str
+    counterparty_name: str | None
+    counterparty_iban: str | None
+    remittance: str | None
+    structured_reference: str | None
+    payment_id: str | None
+    candidates: list[Candidate]
+
+
+class AllocationIn(Struct):
+    invoice_id: str
+    amount: str
+
+
+class MatchIn(Struct):
+    customer_id: str | None = None
+    invoice_ids: list[str] | None = None
+    allocations: list[AllocationIn] | None = None
+
+
+def _out(db: Session, tx: BankTransaction) -> TransactionOut:
+    cands = reconcile.candidates(db, tx) if tx.status == "unmatched" else []
+    return TransactionOut(
+        id=tx.id,
+        status=tx.status,
+        booking_date=tx.booking_date,
+        amount=format_amount(tx.amount_cents),
+        currency=tx.currency,
+        counterparty_name=tx.counterparty_name,
+        counterparty_iban=tx.counterparty_iban,
+        remittance=tx.remittance,
+        structured_reference=tx.structured_reference,
+        payment_id=tx.payment_id,
+        candidates=[Candidate(i.id, i.number, i.customer_id, format_amount(i.open_cents), i.due_date) for i in cands],
+    )
+
+
+async def provide_file(request: Request[Any, Any, Any]) -> bytes:
+    """The raw request body: a statement file is not JSON."""
+    return await request.body()
+
+
+class BankController(Controller):
+    tags = ["bank"]
+    dependencies = {"file": Provide(provide_file)}
+
+    @post(
+        "/bank-statements",
+        opt={"scope": "bank:write"},
+        sync_to_thread=True,
+        status_code=201,
+        request_max_body_size=25_000_000,
+    )
+    def import_statement(
+        self, request: Request[Any, Any, Any], db: Session, auth: Auth, file: bytes, filename: str = "upload"
+    ) -> Response[Any]:
+        """A CAMT.053 or MT940 file as the request body. Importing the same file again imports nothing."""
+        data = file
+        if not data:
+            raise ValidationError("the request body is empty: send the statement file as the body", "file")
+        org = db.get_one(Organisation, auth.org_id)
+
+        def action() -> tuple[int, Any]:
+            try:
+                s = reconcile.import_statement(db, org, data, filename)
+            except StatementError as exc:
+                raise ValidationError(str(exc), "file") from None
+            return (201 if s.new else 200), ImportOut(
+                statements=s.statements,
+                lines=s.lines,
+                new=s.new,
+                duplicates=s.duplicates,
+                credits=s.credits,
+                matched=s.matched,
+                unmatched=s.unmatched,
+                matched_amount=format_amount(s.matched_cents),
+            )
+
+        return idempotency.run(request, db, auth, {"sha256": hashlib.sha256(data).hexdigest()}, action)
+
+    @get("/bank-transactions", opt={"scope": "bank:read"}, sync_to_thread=True)
+    def list_transactions(
+        self, db: Session, auth: Auth, status: str | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> Page:
+        stmt = select(BankTransaction).where(BankTransaction.org_id == auth.org_id)
+        if status is not None:
+            if status not in STATUSES:
+                raise ValidationError(f"status must be one of {', '.join(STATUSES)}", "status")
+            stmt = stmt.where(BankTransaction.status == status)
+        rows, nxt = page(db, stmt, BankTransaction.id, cursor, limit)
+        return Page(items=[_out(db, tx) for tx in rows], next_cursor=nxt)
+
+    @post(
+        "/bank-transactions/{transaction_id:str}/match",
+        opt={"scope": "bank:write"},
+        sync_to_thread=True,
+        status_code=200,
+    )
+    def match(
+        self, request: Request[Any, Any, Any], db: Session, auth: Auth, transaction_id: str, data: MatchIn
+    ) -> Response[Any]:
+        """Settle an unmatched credit by hand: to ``invoice_ids`` (oldest first), to explicit
+        ``allocations``, or as a credit on ``customer_id``."""
+        allocations: list[AllocationRequest] | None = None
+        if data.allocations is not None:
+            allocations = []
+            for i, a in enumerate(data.allocations):
+                try:
+                    allocations.append(AllocationRequest(a.invoice_id, parse_amount(a.amount, allow_zero=False)))
+                except MoneyError as exc:
+                    raise ValidationError(f"amount {exc}", f"allocations[{i}].amount") from None
+        tx = db.get(BankTransaction, transaction_id)
+        if tx is not None and tx.org_id == auth.org_id and data.invoice_ids and allocations is None:
+            allocations = reconcile.spread_over(db, auth.org_id, tx, data.invoice_ids)
+
+        def action() -> tuple[int, Any]:
+            done = reconcile.match_by_hand(
+                db, auth.org_id, transaction_id, customer_id=data.customer_id, allocations=allocations, actor=auth.actor
+            )
+            return 200, _out(db, done)
+
+        return idempotency.run(request, db, auth, data, action)
