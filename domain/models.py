@@ -287,6 +287,9 @@ class PaymentAllocation(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = _created()
 
+    # Declared so that one flush inserts payments before their allocations (insert order).
+    payment: Mapped[Payment] = relationship(lazy="raise_on_sql")
+
 
 class Policy(Base):
     """A dunning policy: the ordered steps an overdue invoice walks through.
@@ -375,6 +378,9 @@ class DunningAction(Base):
     message_id: Mapped[str | None] = mapped_column(String(40), ForeignKey("outbox_messages.id"))
     created_at: Mapped[dt.datetime] = _created()
 
+    # Declared so that one flush inserts a message before the actions that point at it.
+    message: Mapped[OutboxMessage | None] = relationship(lazy="raise_on_sql")
+
 
 class Document(Base):
     """A letter produced for a case (formal notice, collection dossier), kept as HTML."""
@@ -411,6 +417,8 @@ class Task(Base):
     promised_on: Mapped[dt.date | None] = mapped_column()
     created_at: Mapped[dt.datetime] = _created()
     completed_at: Mapped[dt.datetime | None] = mapped_column()
+
+    message: Mapped[OutboxMessage | None] = relationship(lazy="raise_on_sql")
 
 
 class DebtorRequest(Base):
@@ -475,6 +483,9 @@ class BankTransaction(Base):
     status: Mapped[str] = mapped_column(String(16), default="unmatched")
     payment_id: Mapped[str | None] = mapped_column(String(40), ForeignKey("payments.id"))
     created_at: Mapped[dt.datetime] = _created()
+
+    # Declared so that one flush inserts the payment before the line that points at it.
+    payment: Mapped[Payment | None] = relationship(lazy="raise_on_sql")
 
 
 class Event(Base):

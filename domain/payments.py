@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from domain import customers as customers_mod
 from domain.errors import NotFound, ValidationError
 from domain.events import record
+from domain.ids import new_id
 from domain.invoices import UNSETTLED
 from domain.models import Invoice, Payment, PaymentAllocation
 from domain.money import format_amount
@@ -29,8 +30,11 @@ class AllocationRequest:
 
 
 def open_invoices(session: Session, org_id: str, customer_id: str, currency: str) -> list[Invoice]:
-    """The customer's unsettled invoices in this currency, oldest first, locked for the allocation."""
-    return list(
+    """The customer's unsettled invoices in this currency, oldest first, locked for the allocation.
+
+    Checked again in memory: a caller working without autoflush may hold changes the
+    database has not seen yet."""
+    rows = list(
         session.scalars(
             select(Invoice)
             .where(
@@ -44,6 +48,7 @@ def open_invoices(session: Session, org_id: str, customer_id: str, currency: str
             .with_for_update()
         )
     )
+    return [inv for inv in rows if inv.status in UNSETTLED and inv.open_cents > 0]
 
 
 def settle(session: Session, invoice: Invoice, cents: int, payment: Payment) -> PaymentAllocation:
@@ -124,6 +129,7 @@ def register_manual(
     if amount_cents <= 0:
         raise ValidationError("amount must be greater than zero", "amount")
     payment = Payment(
+        id=new_id("pay"),  # known now: no flush needed before its allocations are added
         org_id=org_id,
         customer_id=customer_id,
         amount_cents=amount_cents,
@@ -137,7 +143,6 @@ def register_manual(
         refunded_cents=0,
     )
     session.add(payment)
-    session.flush()
     made = allocate(session, payment, allocations)
     record(
         session,

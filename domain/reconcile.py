@@ -21,20 +21,22 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import payments
-from domain.bank import parse_statement
+from domain.bank import Entry, parse_statement
 from domain.errors import Conflict, NotFound, ValidationError
 from domain.events import record
+from domain.ids import new_id
 from domain.invoices import UNSETTLED
 from domain.models import BankStatement, BankTransaction, CustomerBankAccount, Invoice, Organisation
 from domain.payment_reference import find_references, normalize_reference
 
+FLUSH_EVERY = 500
 MAX_SUBSET_INVOICES = 12  # the IBAN rule tries sums of at most this many open invoices of one customer
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/._]*[A-Za-z0-9]|[A-Za-z0-9]")
 
@@ -59,7 +61,7 @@ class Match:
 
 
 def _open_invoices(session: Session, org_id: str, conds: list[object]) -> list[Invoice]:
-    return list(
+    rows = list(
         session.scalars(
             select(Invoice).where(
                 Invoice.org_id == org_id,
@@ -69,6 +71,8 @@ def _open_invoices(session: Session, org_id: str, conds: list[object]) -> list[I
             )
         )
     )
+    # The database may be behind this transaction (no autoflush): trust the objects in memory.
+    return [inv for inv in rows if inv.status in UNSETTLED and inv.open_cents > 0]
 
 
 def _one_customer(invoices: Iterable[Invoice]) -> tuple[Invoice, ...] | None:
@@ -223,60 +227,14 @@ def import_statement(session: Session, org: Organisation, data: bytes, filename:
     )
     session.add(stored)
     session.flush()
-    for statement in statements:
-        keys = [e.dedupe_key for e in statement.entries]
-        existing = (
-            set(
-                session.scalars(
-                    select(BankTransaction.dedupe_key).where(
-                        BankTransaction.org_id == org.id, BankTransaction.dedupe_key.in_(keys)
-                    )
-                )
-            )
-            if keys
-            else set()
-        )
-        for entry in statement.entries:
-            summary.lines += 1
-            if entry.dedupe_key in existing:
-                summary.duplicates += 1
-                continue
-            existing.add(entry.dedupe_key)
-            if entry.amount_cents > 0 and not entry.is_reversal:
-                status = "unmatched"
-            else:
-                status = "returned" if entry.is_reversal else "outgoing"
-            tx = BankTransaction(
-                org_id=org.id,
-                statement_id=stored.id,
-                dedupe_key=entry.dedupe_key,
-                booking_date=entry.booking_date,
-                value_date=entry.value_date,
-                amount_cents=entry.amount_cents,
-                currency=entry.currency or "EUR",
-                counterparty_name=(entry.counterparty_name or "")[:200] or None,
-                counterparty_iban=(entry.counterparty_iban or "").replace(" ", "").upper()[:34] or None,
-                remittance=entry.remittance_text,
-                structured_reference=(entry.structured_reference or "")[:64] or None,
-                end_to_end_id=(entry.end_to_end_id or "")[:100] or None,
-                status=status,
-            )
-            session.add(tx)
-            session.flush()
-            summary.new += 1
-            summary.transaction_ids.append(tx.id)
-            if status != "unmatched":
-                continue
-            summary.credits += 1
-            match = find_match(session, org.id, tx)
-            if match is None:
-                summary.unmatched += 1
-                continue
-            settle_transaction(
-                session, tx, match.invoices[0].customer_id, _auto_allocations(match, tx.amount_cents), rule=match.rule
-            )
-            summary.matched += 1
-            summary.matched_cents += tx.amount_cents
+    # Lines are matched without a flush before every query (which made each line cost a dozen
+    # round trips); queries read the database as of the last flush, so what they return is
+    # re-checked against this transaction's objects in memory (see ``_open_invoices``).
+    with session.no_autoflush:
+        for statement in statements:
+            for start in range(0, len(statement.entries), FLUSH_EVERY):
+                _import_lines(session, org, stored, statement.entries[start : start + FLUSH_EVERY], summary)
+                session.flush()
     record(
         session,
         org.id,
@@ -289,6 +247,60 @@ def import_statement(session: Session, org: Organisation, data: bytes, filename:
         unmatched=summary.unmatched,
     )
     return summary
+
+
+def _import_lines(
+    session: Session, org: Organisation, stored: BankStatement, entries: Sequence[Entry], summary: ImportSummary
+) -> None:
+    keys = [e.dedupe_key for e in entries]
+    existing = set(
+        session.scalars(
+            select(BankTransaction.dedupe_key).where(
+                BankTransaction.org_id == org.id, BankTransaction.dedupe_key.in_(keys)
+            )
+        )
+    )
+    for entry in entries:
+        summary.lines += 1
+        if entry.dedupe_key in existing:
+            summary.duplicates += 1
+            continue
+        existing.add(entry.dedupe_key)
+        if entry.amount_cents > 0 and not entry.is_reversal:
+            status = "unmatched"
+        else:
+            status = "returned" if entry.is_reversal else "outgoing"
+        tx = BankTransaction(
+            id=new_id("btx"),
+            org_id=org.id,
+            statement_id=stored.id,
+            dedupe_key=entry.dedupe_key,
+            booking_date=entry.booking_date,
+            value_date=entry.value_date,
+            amount_cents=entry.amount_cents,
+            currency=entry.currency or "EUR",
+            counterparty_name=(entry.counterparty_name or "")[:200] or None,
+            counterparty_iban=(entry.counterparty_iban or "").replace(" ", "").upper()[:34] or None,
+            remittance=entry.remittance_text,
+            structured_reference=(entry.structured_reference or "")[:64] or None,
+            end_to_end_id=(entry.end_to_end_id or "")[:100] or None,
+            status=status,
+        )
+        session.add(tx)
+        summary.new += 1
+        summary.transaction_ids.append(tx.id)
+        if status != "unmatched":
+            continue
+        summary.credits += 1
+        match = find_match(session, org.id, tx)
+        if match is None:
+            summary.unmatched += 1
+            continue
+        settle_transaction(
+            session, tx, match.invoices[0].customer_id, _auto_allocations(match, tx.amount_cents), rule=match.rule
+        )
+        summary.matched += 1
+        summary.matched_cents += tx.amount_cents
 
 
 def candidates(session: Session, tx: BankTransaction, limit: int = 5) -> list[Invoice]:
