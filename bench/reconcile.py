@@ -142,10 +142,12 @@ def main() -> None:
     engine.dispose()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"database        {url.split('@')[-1] if '@' in url else 'sqlite (temporary file)'}")
-    print(f"seeded          {args.invoices:,} open invoices in {seeded:.1f} s; statement {len(data) / 1e6:.1f} MB, {n:,} lines")
+    size = len(data) / 1e6
+    print(f"seeded          {args.invoices:,} open invoices in {seeded:.1f} s; statement {size:.1f} MB, {n:,} lines")
     print(f"parse only      {parse_s:8.2f} s   ({n / parse_s:,.0f} lines/s)   baseline")
     print(f"reconcile       {import_s:8.2f} s   ({n / import_s:,.0f} lines/s)   ratio {import_s / parse_s:.1f}x")
-    print(f"matched         {summary.matched:,} of {summary.credits:,} credits; {summary.unmatched:,} left for a person")
+    left = summary.unmatched
+    print(f"matched         {summary.matched:,} of {summary.credits:,} credits; {left:,} left for a person")
     print(f"peak memory     {peak_mb:,.0f} MB (max RSS of the process)")
 
 
