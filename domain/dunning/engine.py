@@ -239,8 +239,11 @@ class Planner:
 
     def _act(self, org: Organisation, customer: Customer, acted: list[_Acted]) -> None:
         session, as_of = self.session, self.as_of
-        strongest = max(acted, key=lambda a: strength(a.decision.reached.kind)).decision.reached  # type: ignore[union-attr]
-        assert strongest is not None
+        reached = [a.decision.reached for a in acted if a.decision.reached is not None]
+        calls = any(s.kind == "call_task" for s in reached)
+        # A call is a task, not words to the debtor: when another invoice reaches a step that
+        # is mailed on the same day, that e-mail still goes out (and the call becomes a task).
+        strongest = max([s for s in reached if s.kind != "call_task"] or reached, key=lambda s: strength(s.kind))
         kind = strongest.kind
         costs_notice: CostsNotice | None = None
         interest: list[InterestResult] = []
@@ -305,8 +308,8 @@ class Planner:
         else:
             message.status = "sent"
             message.sent_at = utcnow()
-        if kind == "call_task" or channel == "task":
-            self._task(customer, acted, kind, message)
+        if calls:
+            self._task(customer, acted, "call_task", message)
         if kind in LETTER_KINDS or channel == "letter":
             letter = self.composer.letter(ctx)
             session.add(
@@ -531,58 +534,75 @@ def deliver(
     summary: RunSummary | None = None,
     limit: int | None = None,
 ) -> RunSummary:
-    """Send pending e-mail, one locked message per transaction; nothing is marked sent unaccepted."""
+    """Send pending e-mail, one locked message per transaction; nothing is marked sent unaccepted.
+
+    Which messages are pending is read once per round, oldest first (ids only), not
+    once per message: a per-message ``ORDER BY … LIMIT 1`` rescans every pending
+    message each time, and delivery turns quadratic. Each candidate is then locked
+    and checked again in its own transaction, so a message that another run took
+    or delivered meanwhile is passed over; a new round picks up what a concurrent
+    run planned during this one.
+    """
     summary = summary or RunSummary()
     senders: dict[str, str] = {}
-    skip: set[str] = set()
+    tried: set[str] = set()
     sent = 0
-    while limit is None or sent < limit:
+
+    def deliverable() -> list[Any]:
+        conds: list[Any] = [
+            OutboxMessage.status == "pending",
+            OutboxMessage.channel == "email",
+            or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now()),
+        ]
+        if org_id is not None:
+            conds.append(OutboxMessage.org_id == org_id)
+        return conds
+
+    while True:
         with factory() as session:
-            conds = [
-                OutboxMessage.status == "pending",
-                OutboxMessage.channel == "email",
-                or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now()),
-            ]
-            if org_id is not None:
-                conds.append(OutboxMessage.org_id == org_id)
-            if skip:
-                conds.append(OutboxMessage.id.not_in(skip))
-            message = session.scalar(
-                select(OutboxMessage)
-                .where(*conds)
-                .order_by(OutboxMessage.created_at, OutboxMessage.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            if message is None:
+            ids = session.scalars(
+                select(OutboxMessage.id).where(*deliverable()).order_by(OutboxMessage.created_at, OutboxMessage.id)
+            ).all()
+        candidates = [i for i in ids if i not in tried]
+        if not candidates:
+            return summary
+        for message_id in candidates:
+            if limit is not None and sent >= limit:
                 return summary
-            sender = senders.get(message.org_id)
-            if sender is None:
-                org = session.get_one(Organisation, message.org_id)
-                sender = senders[message.org_id] = org.mail_from or default_sender
-            try:
-                transport.send(
-                    message_id=message.id,
-                    sender=sender,
-                    to=message.to_address or "",
-                    subject=message.subject or "",
-                    text=message.body_text or "",
-                    html=message.body_html or "",
+            tried.add(message_id)
+            with factory() as session:
+                message = session.scalar(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.id == message_id, *deliverable())
+                    .with_for_update(skip_locked=True)
                 )
-            except DeliveryError as exc:
-                message.attempts += 1
-                message.last_error = str(exc)[:2000]
-                if message.attempts >= MAX_ATTEMPTS:
-                    message.status = "failed"
+                if message is None:
+                    continue
+                sender = senders.get(message.org_id)
+                if sender is None:
+                    org = session.get_one(Organisation, message.org_id)
+                    sender = senders[message.org_id] = org.mail_from or default_sender
+                try:
+                    transport.send(
+                        message_id=message.id,
+                        sender=sender,
+                        to=message.to_address or "",
+                        subject=message.subject or "",
+                        text=message.body_text or "",
+                        html=message.body_html or "",
+                    )
+                except DeliveryError as exc:
+                    message.attempts += 1
+                    message.last_error = str(exc)[:2000]
+                    if message.attempts >= MAX_ATTEMPTS:
+                        message.status = "failed"
+                    else:
+                        message.next_attempt_at = now() + _backoff(message.attempts)
+                    summary.failed += 1
                 else:
-                    message.next_attempt_at = now() + _backoff(message.attempts)
-                summary.failed += 1
-                skip.add(message.id)
-            else:
-                message.status = "sent"
-                message.sent_at = now()
-                message.attempts += 1
-                summary.delivered += 1
-                sent += 1
-            session.commit()
-    return summary
+                    message.status = "sent"
+                    message.sent_at = now()
+                    message.attempts += 1
+                    summary.delivered += 1
+                    sent += 1
+                session.commit()

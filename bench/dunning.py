@@ -1,0 +1,272 @@
+"""How long a dunning run takes, next to the set-based SQL that does the same bookkeeping.
+
+    .venv/bin/python bench/dunning.py                      # SQLite, 1,000,000 invoices, 100,000 due
+    .venv/bin/python bench/dunning.py --invoices 100000 --due 10000
+    .venv/bin/python bench/dunning.py --database-url postgresql+psycopg://postgres@127.0.0.1/settle_bench
+
+The database (a fresh SQLite file in a temporary folder by default; an *empty*
+PostgreSQL database, or any database with ``--reset``) is migrated and filled
+with one organisation, ``--customers`` debtors and ``--invoices`` invoices in a
+few set-based statements: ``--due`` invoices have reached their first reminder
+on the run's date, half of the rest are paid and the other half are open but
+not yet due. Then, timed:
+
+1. the set-based baseline: one INSERT … SELECT of an outbox row per customer
+   with due invoices, one INSERT … SELECT of the due invoices into
+   ``dunning_actions``, one UPDATE of their ``next_action_on``; rolled back;
+2. ``settle run`` in-process (``settle.scheduler.run``): plan into the outbox
+   and deliver every message to a ``file:`` sink;
+3. the same two again with nothing left due.
+
+The engine does more than the baseline (it renders a text and HTML e-mail per
+customer, signs a portal link, writes an event and a file per message, and
+delivers each message in its own transaction), so the ratio is the price of that
+work per due invoice, not a target of 1. Peak memory is the process's maximum
+resident set size (``ru_maxrss``); the seeding is SQL, so what grows during the
+run is the run's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import Connection, Engine, func, inspect, select, text
+from sqlalchemy.orm import Session
+
+from domain import organisations
+from domain.models import Base, DunningAction, OutboxMessage, Policy
+from settle import migrate, scheduler
+from settle.db import make_engine
+from settle.settings import Settings, normalize_database_url
+
+AS_OF = dt.date(2026, 6, 1)
+NOW = dt.datetime(2026, 6, 1, 6, 0, tzinfo=dt.UTC)
+
+
+class Dialect:
+    """The few spellings that differ between SQLite and PostgreSQL."""
+
+    def __init__(self, name: str) -> None:
+        self.pg = name == "postgresql"
+
+    def series(self, count: str) -> tuple[str, str]:
+        """(prefix, FROM source) yielding integers ``n`` from 0 to ``count`` - 1."""
+        if self.pg:
+            return "", f"generate_series(0, {count} - 1) AS s(n)"
+        return f"WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n + 1 < {count}) ", "seq"
+
+    def pad(self, expr: str, width: int) -> str:
+        return f"lpad(({expr})::text, {width}, '0')" if self.pg else f"printf('%0{width}d', {expr})"
+
+    def day(self, expr: str) -> str:
+        """``:as_of`` plus ``expr`` days, as the column type stores it."""
+        return f"(CAST(:as_of AS date) + ({expr}))" if self.pg else f"date(:as_of, ({expr}) || ' days')"
+
+    def plus_days(self, column: str, days: int) -> str:
+        return f"({column} + {days})" if self.pg else f"date({column}, '{days:+d} days')"
+
+    def as_of(self) -> Any:
+        return AS_OF if self.pg else AS_OF.isoformat()
+
+    def now(self) -> Any:
+        # SQLite keeps UTC timestamps without an offset (see domain.models.UTCDateTime).
+        return NOW if self.pg else NOW.replace(tzinfo=None).isoformat(sep=" ")
+
+
+def prepare(url: str, reset: bool) -> None:
+    engine = make_engine(url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+        if tables - {"alembic_version"}:
+            if not reset:
+                sys.exit(f"bench: {url} is not empty; point --database-url at an empty database or pass --reset")
+            with engine.begin() as conn:
+                Base.metadata.drop_all(conn)
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    finally:
+        engine.dispose()
+    migrate.upgrade(url)
+
+
+def seed(engine: Engine, d: Dialect, *, invoices: int, due: int, customers: int) -> tuple[str, int]:
+    """One organisation with the default policy; customers and invoices in three statements."""
+    with Session(engine) as session:
+        org, _ = organisations.create(session, "Bench Creditor BV", "bench")
+        org.iban = "NL91ABNA0417164300"
+        session.commit()
+        org_id = org.id
+        policy_id = session.scalar(select(Policy.id).where(Policy.org_id == org_id, Policy.is_default))
+    params = {"org": org_id, "policy": policy_id, "now": d.now(), "as_of": d.as_of()}
+    with engine.begin() as conn:
+        with_, source = d.series(str(customers))
+        conn.execute(
+            text(
+                f"{with_}INSERT INTO customers (id, org_id, external_ref, name, email, kind, locale, link_version,"
+                " created_at, updated_at) "
+                f"SELECT 'cus_b' || {d.pad('n', 11)}, :org, 'D' || {d.pad('n', 8)}, 'Debtor ' || n,"
+                " 'debtor' || n || '@example.com', 'business', CASE WHEN n % 2 = 0 THEN 'nl' ELSE 'en' END, 1,"
+                f" :now, :now FROM {source}"
+            ),
+            params,
+        )
+        # n < due: reached the first reminder (due 7 to 13 days ago). Of the rest, even n are paid
+        # and odd n are open but not due before the run (their reminder falls after AS_OF).
+        is_due = f"n < {due}"
+        due_date = d.day(
+            f"CASE WHEN {is_due} THEN -(7 + n % 7) WHEN n % 2 = 0 THEN -(30 + n % 300) ELSE -6 + n % 60 END"
+        )
+        with_, source = d.series(str(invoices))
+        conn.execute(
+            text(
+                f"{with_}INSERT INTO invoices (id, org_id, customer_id, number, issue_date, due_date, currency,"
+                " amount_cents, open_cents, status, paid_on, policy_id, dunning_step, dunning_anchor,"
+                " next_action_on, fees_cents, costs_cents, interest_cents, created_at, updated_at) "
+                f"SELECT id, :org, customer_id, number, {d.plus_days('due_date', -30)}, due_date, 'EUR',"
+                " amount, CASE WHEN status = 'paid' THEN 0 ELSE amount END, status,"
+                " CASE WHEN status = 'paid' THEN due_date END, :policy, 0, due_date,"
+                f" CASE WHEN status = 'open' THEN {d.plus_days('due_date', 7)} END, 0, 0, 0, :now, :now "
+                f"FROM (SELECT 'inv_b' || {d.pad('n', 11)} AS id, 'cus_b' || {d.pad(f'n % {customers}', 11)}"
+                f" AS customer_id, 'INV-' || {d.pad('n', 8)} AS number, {due_date} AS due_date,"
+                f" 5000 + (CAST(n AS bigint) * 7919) % 200000 AS amount,"
+                f" CASE WHEN {is_due} OR n % 2 = 1 THEN 'open' ELSE 'paid' END AS status FROM {source}) AS g"
+            ),
+            params,
+        )
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.execute(text("ANALYZE"))
+    return org_id, customers
+
+
+def baseline(engine: Engine, d: Dialect) -> tuple[float, list[int]]:
+    """The run's bookkeeping as three set-based statements; timed and rolled back."""
+    due = "status = 'open' AND next_action_on <= :as_of"
+    statements = [
+        "INSERT INTO outbox_messages (id, org_id, customer_id, channel, kind, status, to_address, subject,"
+        " attempts, created_at) "
+        "SELECT 'msg_b' || c.id, c.org_id, c.id, 'email', 'reminder', 'pending', c.email, 'Herinnering', 0, :now "
+        f"FROM customers c WHERE c.id IN (SELECT customer_id FROM invoices WHERE {due})",
+        "INSERT INTO dunning_actions (id, org_id, invoice_id, customer_id, step_key, step_kind, status, planned_on,"
+        " message_id, created_at) "
+        "SELECT 'act_b' || i.id, i.org_id, i.id, i.customer_id, '1:reminder', 'reminder', 'planned', :as_of,"
+        f" 'msg_b' || i.customer_id, :now FROM invoices i WHERE {due}",
+        f"UPDATE invoices SET dunning_step = 1, next_action_on = {d.plus_days('dunning_anchor', 14)} WHERE {due}",
+    ]
+    params = {"as_of": d.as_of(), "now": d.now()}
+    with engine.connect() as conn:
+        trans = conn.begin()
+        start = time.perf_counter()
+        counts = [conn.execute(text(sql), params).rowcount for sql in statements]
+        elapsed = time.perf_counter() - start
+        trans.rollback()
+    if d.pg:
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.execute(text("VACUUM ANALYZE invoices, outbox_messages, dunning_actions"))
+    return elapsed, counts
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def scalar(conn: Connection, stmt: Any) -> int:
+    return int(conn.execute(stmt).scalar() or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file in a temporary folder")
+    parser.add_argument("--invoices", type=int, default=1_000_000)
+    parser.add_argument("--due", type=int, default=100_000)
+    parser.add_argument("--customers", type=int, default=None, help="default: invoices / 10")
+    parser.add_argument("--reset", action="store_true", help="empty a database that is not empty first")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (SQLite file, outbox)")
+    args = parser.parse_args(argv)
+    customers = args.customers or max(1, args.invoices // 10)
+    if not 0 <= args.due <= args.invoices:
+        parser.error("--due must be between 0 and --invoices")
+    if args.due > customers * 1_000:
+        parser.error("too few customers for that many due invoices")
+
+    work = Path(tempfile.mkdtemp(prefix="settle-bench-"))
+    url = normalize_database_url(args.database_url or f"sqlite:///{work / 'bench.db'}")
+    d = Dialect(url.split(":", 1)[0].split("+", 1)[0])
+    outbox = work / "outbox"
+    try:
+        prepare(url, args.reset)
+        engine = make_engine(url)
+        seed_s, _ = timed(lambda: seed(engine, d, invoices=args.invoices, due=args.due, customers=customers))
+        print(f"seeded {args.invoices:,} invoices ({args.due:,} due) for {customers:,} customers in {seed_s:.1f} s",
+              file=sys.stderr, flush=True)
+
+        settings = Settings(
+            database_url=url,
+            secret_keys=("bench-secret-key",),
+            base_url="https://pay.bench.example",
+            mail_url=f"file:{outbox}",
+            mail_from="debiteuren@bench.example",
+        )
+        base_due_s, base_counts = baseline(engine, d)
+        rss_before = rss_mb()
+        run_s, summary = timed(lambda: scheduler.run(engine, settings, as_of=AS_OF))
+        rss_run = rss_mb()
+        base_none_s, none_counts = baseline(engine, d)
+        idle_s, idle = timed(lambda: scheduler.run(engine, settings, as_of=AS_OF))
+        rss_idle = rss_mb()
+
+        with engine.connect() as conn:
+            actions = scalar(conn, select(func.count()).select_from(DunningAction))
+            sent = scalar(conn, select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent"))
+        files = len(list(outbox.glob("*.eml")))
+        engine.dispose()
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+    problems = []
+    if actions != args.due:
+        problems.append(f"{actions} dunning actions for {args.due} due invoices")
+    if not (sent == files == summary.delivered == base_counts[0]):
+        problems.append(f"{sent} sent, {files} files, {summary.delivered} delivered, {base_counts[0]} customers due")
+    if idle.examined or idle.delivered or any(none_counts):
+        problems.append("the second run found something to do")
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:,.0f}x" if b > 0 else "-"
+
+    name = "postgresql" if d.pg else "sqlite"
+    print(f"== dunning bench: {name}, {args.invoices:,} invoices, {args.due:,} due, {customers:,} customers")
+    print(f"{'':22}{'settle run':>12}{'set-based SQL':>15}{'ratio':>9}")
+    print(f"{'run, ' + format(args.due, ',') + ' due':22}{run_s:>10.2f} s{base_due_s:>13.3f} s"
+          f"{ratio(run_s, base_due_s):>9}")
+    print(f"{'run, nothing due':22}{idle_s:>10.3f} s{base_none_s:>13.4f} s{ratio(idle_s, base_none_s):>9}")
+    print(f"per due invoice       {run_s / max(args.due, 1) * 1e3:>8.2f} ms"
+          f"   ({summary.messages:,} messages, {summary.delivered:,} delivered, {actions:,} actions)")
+    print(f"peak RSS              {rss_run:>8.0f} MB   (before the run {rss_before:.0f} MB,"
+          f" after the idle run {rss_idle:.0f} MB)")
+    print(f"seed                  {seed_s:>8.1f} s")
+    for p in problems:
+        print(f"PROBLEM: {p}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

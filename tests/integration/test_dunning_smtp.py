@@ -1,0 +1,136 @@
+"""Dunning e-mail through a real SMTP server on loopback (aiosmtpd): what arrives,
+in which language, with which link, and what happens when the server says no."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from domain import portal_links
+from domain.dunning import engine as dunning
+from domain.models import OutboxMessage, utcnow
+from settle.db import make_sessionmaker
+from settle.mail import SmtpTransport
+from settle.settings import Settings
+from tests.integration import dunning_helpers as h
+
+DAY = dt.timedelta(days=1)
+D0 = dt.date(2026, 3, 2)
+
+
+@pytest.fixture
+def smtp() -> Iterator[h.SmtpServer]:
+    with h.SmtpServer() as server:
+        yield server
+
+
+def smtp_settings(database_url: str, mail_url: str) -> Settings:
+    """Settings as ``settle run`` reads them from its environment, pointing at the SMTP server."""
+    return Settings.from_env(h.cli_env(database_url, mail_url))
+
+
+def test_messages_arrive_as_text_and_html_in_the_customers_language_with_a_valid_portal_link(
+    db: Session, engine: Engine, database_url: str, smtp: h.SmtpServer
+) -> None:
+    o = h.org(db)
+    dutch = h.customer(db, o.id, "Bakkerij Jansen", "ap@jansen.example", locale="nl")
+    english = h.customer(db, o.id, "Smith Ltd", "accounts@smith.example", locale="en")
+    h.invoice(db, o, dutch, "NL-1", D0)
+    h.invoice(db, o, dutch, "NL-2", D0, 6_050)
+    h.invoice(db, o, english, "EN-1", D0)
+    settings = smtp_settings(database_url, smtp.url)
+
+    summary = h.run(engine, settings, db, D0 + 7 * DAY)
+
+    assert summary.delivered == 2 and summary.failed == 0
+    received = {tuple(rcpt): msg for rcpt, msg in smtp.handler.received}
+    assert sorted(received) == [("accounts@smith.example",), ("ap@jansen.example",)]
+    nl, en = received[("ap@jansen.example",)], received[("accounts@smith.example",)]
+    for msg, customer, numbers in ((nl, dutch, ["NL-1", "NL-2"]), (en, english, ["EN-1"])):
+        assert msg.get_content_type() == "multipart/alternative"
+        assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+        assert msg["To"] == customer.email
+        assert msg["From"] == "settle@settle.test"
+        text, html = h.text_of(msg), h.html_of(msg)
+        for number in numbers:
+            assert number in text and number in html
+        token = h.portal_token(text)
+        assert f"/p/{token}" in html
+        verdict = portal_links.verify(db, token, secret_keys=settings.secret_keys, now=utcnow())
+        assert verdict.status == "valid" and verdict.customer is not None and verdict.customer.id == customer.id
+        [row] = h.outbox(db, OutboxMessage.customer_id == customer.id)
+        assert msg["X-Settle-Message"] == row.id and row.status == "sent" and row.attempts == 1
+    assert nl["Subject"].startswith("Herinnering") and "Beste Bakkerij Jansen" in h.text_of(nl)
+    assert "€ 60,50" in h.text_of(nl)
+    assert en["Subject"].startswith("Reminder") and "Dear Smith Ltd" in h.text_of(en)
+    assert "Beste" not in h.text_of(en) and "Dear" not in h.text_of(nl)
+
+
+def test_a_refused_message_stays_pending_with_a_back_off_and_is_delivered_once_later(
+    db: Session, engine: Engine, database_url: str, smtp: h.SmtpServer
+) -> None:
+    o = h.org(db)
+    c = h.customer(db, o.id)
+    h.invoice(db, o, c, "F-451", D0)
+    settings = smtp_settings(database_url, smtp.url)
+    smtp.handler.refuse = "451 4.3.0 Mailbox temporarily unavailable"
+
+    summary = h.run(engine, settings, db, D0 + 7 * DAY)
+
+    assert summary.failed == 1 and summary.delivered == 0
+    assert smtp.handler.received == [] and smtp.handler.data_commands == 1
+    [row] = h.outbox(db)
+    assert (row.status, row.attempts, row.sent_at) == ("pending", 1, None)
+    assert row.next_attempt_at is not None and row.next_attempt_at > utcnow()
+    assert "451" in (row.last_error or "")
+
+    # The server is back, but the back-off has not passed: a run now leaves it alone.
+    smtp.handler.refuse = None
+    again = h.run(engine, settings, db, D0 + 7 * DAY)
+    assert again.delivered == 0 and smtp.handler.data_commands == 1
+
+    # Past the back-off it goes out, once.
+    factory = make_sessionmaker(engine, writer=True)
+    later = utcnow() + dt.timedelta(hours=1)
+    for _ in range(2):
+        transport = SmtpTransport(settings.mail_url)
+        try:
+            dunning.deliver(factory, transport, default_sender=settings.mail_from, now=lambda: later)
+        finally:
+            transport.close()
+    assert smtp.handler.settle_ids() == [row.id]
+    db.expire_all()
+    [row] = h.outbox(db)
+    assert (row.status, row.attempts) == ("sent", 2)
+
+
+def test_a_closed_port_marks_nothing_sent_and_a_later_run_delivers(
+    db: Session, engine: Engine, database_url: str, smtp: h.SmtpServer
+) -> None:
+    o = h.org(db)
+    for i in range(2):
+        c = h.customer(db, o.id, f"Klant {i}", f"klant{i}@example.com")
+        h.invoice(db, o, c, f"F-{i}", D0)
+    closed = smtp_settings(database_url, f"smtp://127.0.0.1:{h.free_port()}")
+
+    summary = h.run(engine, closed, db, D0 + 7 * DAY)
+
+    assert summary.messages == 2 and summary.delivered == 0 and summary.failed == 2
+    rows = h.outbox(db)
+    assert [(r.status, r.attempts) for r in rows] == [("pending", 1), ("pending", 1)]
+    assert all(r.next_attempt_at is not None and r.sent_at is None for r in rows)
+
+    for r in rows:
+        r.next_attempt_at = utcnow() - dt.timedelta(minutes=1)
+    db.commit()
+    open_port = smtp_settings(database_url, smtp.url)
+    later = h.run(engine, open_port, db, D0 + 7 * DAY)
+    h.run(engine, open_port, db, D0 + 7 * DAY)
+
+    assert later.delivered == 2 and later.messages == 0  # nothing planned anew, the pending two delivered
+    assert sorted(smtp.handler.settle_ids()) == sorted(r.id for r in rows)
+    assert [(r.status, r.attempts) for r in h.outbox(db)] == [("sent", 2), ("sent", 2)]
