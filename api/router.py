@@ -15,6 +15,7 @@ from api.invoices import InvoiceController
 from api.payments import PaymentController
 from api.policies import PolicyController
 from api.reports import ReportController
+from api.requests import RequestController
 
 API_PREFIX = "/api/v1"
 
@@ -34,6 +35,7 @@ def build_router() -> Router:
             EventController,
             ReportController,
             BankController,
+            RequestController,
         ],
         dependencies={"auth": Provide(provide_auth, sync_to_thread=True)},
         exception_handlers=EXCEPTION_HANDLERS,

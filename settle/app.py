@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.docs import ReferencePage
 from api.errors import EXCEPTION_HANDLERS
 from api.router import API_PREFIX, build_router
+from portal import routes as portal
 from settle.db import make_engine, make_sessionmaker
 from settle.settings import Settings, get_settings
 
@@ -45,12 +46,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             app.state.engine.dispose()
 
     return Litestar(
-        route_handlers=[build_router()],
+        route_handlers=[build_router(), *portal.route_handlers()],
         dependencies={
             "db": Provide(provide_db),
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=portal.html_for_portal(EXCEPTION_HANDLERS),
+        before_send=[portal.portal_headers],
         state=state,
         openapi_config=OpenAPIConfig(
             title="Settle back-office API",

@@ -138,6 +138,7 @@ def run_demo(*, host: str, port: int, database: str, serve: bool) -> None:
     click.echo(f"  API key       {key.key}")
     click.echo(f"  try           curl -H 'Authorization: Bearer {key.key}' {base_url}/api/v1/invoices?overdue=true")
     click.echo(f"  API docs      {base_url}/api/v1/docs")
+    click.echo(f"  mailbox       {base_url}/demo/mailbox  (the outbox: open a reminder, click its link)")
     click.echo("  portal links:")
     for name, link in links:
         click.echo(f"    {name:<28} {link.url}")

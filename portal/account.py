@@ -1,0 +1,227 @@
+"""``/portal``: the statement, paying, the payment return page, and the debtor's requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect
+from sqlalchemy.orm import Session
+
+from domain import checkout, debtor_requests
+from domain.errors import ValidationError
+from domain.gateway import GatewayError, WebhookNotice
+from domain.models import DebtorRequest, Payment
+from portal import gateways, pages
+from portal.callbacks import on_notice
+from portal.delivery import deliver_soon
+from portal.errors import PageNotFound
+from portal.i18n import Translator
+from portal.security import limiter_of
+from portal.session import (
+    Visitor,
+    check_csrf,
+    clear_session_cookie,
+    require,
+    set_session_cookie,
+    with_lang,
+)
+from portal.views import RespondForm, statement_context
+from settle.rendering import long_date
+from settle.settings import Settings
+
+Form = dict[str, Any]
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+def values(form: Form, name: str) -> list[str]:
+    """A repeatable form field as a list of non-empty strings."""
+    raw = form.get(name)
+    items = raw if isinstance(raw, list) else [raw] if raw is not None else []
+    return [str(v).strip() for v in items if str(v).strip()]
+
+
+def value(form: Form, name: str) -> str:
+    found = values(form, name)
+    return found[0] if found else ""
+
+
+def visit(request: Request[Any, Any, Any], db: Session, settings: Settings) -> Visitor:
+    """The session's visitor, with ``?lang=`` applied (and remembered in the cookie)."""
+    visitor = require(request, db, settings, pages.now())
+    asked = request.query_params.get("lang")
+    if asked in ("nl", "en") and asked != visitor.session.lang:
+        visitor.session = with_lang(visitor.session, asked)
+        visitor.lang = asked
+        visitor.renew_cookie = True
+    return visitor
+
+
+def page(settings: Settings, visitor: Visitor, template: str, *,
+         status: int = 200, **context: Any) -> Response[Any]:  # fmt: skip
+    response = pages.render(template, lang=visitor.lang, status=status, csrf=visitor.session.csrf,
+                            org_name=visitor.org.name, signed_in=True, **context)  # fmt: skip
+    if visitor.renew_cookie:
+        set_session_cookie(response, settings, visitor.session, pages.now())
+    response.headers["Vary"] = "HX-Request, Cookie"
+    return response
+
+
+def is_htmx(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+class AccountController(Controller):
+    path = "/portal"
+    include_in_schema = False
+
+    @get("/", sync_to_thread=True)
+    def statement(self, request: Request[Any, Any, Any], db: Session, settings: Settings) -> Response[Any]:
+        """The account statement: what is open and why, pay it, or tell us why not."""
+        visitor = visit(request, db, settings)
+        sent = None
+        sent_id = request.query_params.get("sent")
+        if sent_id:
+            found = db.get(DebtorRequest, sent_id)
+            if found is not None and found.customer_id == visitor.customer.id:
+                sent = found
+        ctx = statement_context(db, settings, visitor.customer, visitor.org, pages.today(), sent=sent)
+        return page(settings, visitor, "portal/statement.html.j2", **ctx)
+
+    @post("/pay", sync_to_thread=True, status_code=303)
+    def pay(self, request: Request[Any, Any, Any], wdb: Session, settings: Settings,
+            data: Form = FORM) -> Response[Any]:  # fmt: skip
+        """Start a payment of the chosen invoices (none: everything open) and go to the provider's checkout."""
+        limiter_of(request.app).check("pay", request)
+        visitor = visit(request, wdb, settings)
+        check_csrf(request, data, visitor.session.csrf)
+        available = gateways.available(wdb, settings, visitor.org)
+        provider = value(data, "provider") or (available[0] if len(available) == 1 else "")
+        gateway = gateways.gateway(wdb, settings, visitor.org, provider) if provider in available else None
+        try:
+            if gateway is None:
+                raise ValidationError("this payment method is not available", "provider")
+            payment = checkout.start(wdb, visitor.customer, values(data, "invoice_ids"), provider)
+        except ValidationError as exc:
+            wdb.rollback()
+            ctx = statement_context(wdb, settings, visitor.customer, visitor.org, pages.today(),
+                                    pay_error=pay_error_key(exc))  # fmt: skip
+            return page(settings, visitor, "portal/statement.html.j2", status=422, **ctx)
+        wdb.commit()  # the payment exists before any provider hears of it
+        base = settings.base_url
+        try:
+            found = gateway.create_checkout(
+                payment, payment.amount_cents, payment.currency, payment.reference or "",
+                return_url=f"{base}/portal/payments/{payment.id}",
+                webhook_url=f"{base}/webhooks/{provider}/{visitor.org.slug}",
+            )  # fmt: skip
+        except GatewayError as exc:
+            checkout.fail_start(wdb, payment, str(exc))
+            wdb.commit()
+            return page(settings, visitor, "portal/message.html.j2", status=502,
+                        title_key="provider_down", body_key="provider_down_body")  # fmt: skip
+        checkout.attach(wdb, payment, found)
+        wdb.commit()
+        return Redirect(found.checkout_url, status_code=303)
+
+    @get("/payments/{payment_id:str}", sync_to_thread=True)
+    def payment(self, request: Request[Any, Any, Any], db: Session, settings: Settings,
+                payment_id: str) -> Response[Any]:  # fmt: skip
+        """Where the provider sends the payer back: the status, refreshed with htmx until it is final."""
+        visitor = visit(request, db, settings)
+        found = db.get(Payment, payment_id)
+        if found is None or found.org_id != visitor.org.id or found.customer_id != visitor.customer.id:
+            raise PageNotFound()
+        task = None
+        if found.status == "pending" and found.provider and found.provider_payment_id:
+            gateway = gateways.gateway(db, settings, visitor.org, found.provider)
+            if gateway is not None:  # do not wait for the webhook: ask the provider
+                try:
+                    _, changed = on_notice(db, settings, gateway, visitor.org.id,
+                                           WebhookNotice(found.provider_payment_id), pages.today())  # fmt: skip
+                except GatewayError:
+                    changed = False
+                db.commit()
+                if changed:
+                    task = deliver_soon(request.app.state.engine, settings, visitor.org.id)
+        template = "portal/_payment_status.html.j2" if is_htmx(request) else "portal/payment.html.j2"
+        response = page(settings, visitor, template, payment=found)
+        response.background = task
+        return response
+
+    @post("/requests", sync_to_thread=True, status_code=303)
+    def respond(self, request: Request[Any, Any, Any], wdb: Session, settings: Settings,
+                data: Form = FORM) -> Response[Any]:  # fmt: skip
+        """A dispute, an extension or a promise to pay. htmx gets the form back in place; without
+        JavaScript the browser is sent back to the statement, which shows the confirmation."""
+        visitor = visit(request, wdb, settings)
+        check_csrf(request, data, visitor.session.csrf)
+        form = RespondForm(kind=value(data, "kind"), invoice_ids=values(data, "invoice_ids"),
+                           reason=value(data, "reason"), date=value(data, "date"),
+                           message=value(data, "message")[:4000])  # fmt: skip
+        today = pages.today()
+        try:
+            day = parse_date(form.date) if form.date else None
+            created = debtor_requests.create(
+                wdb, visitor.customer, kind=form.kind, invoice_ids=form.invoice_ids, message=form.message,
+                reason=form.reason or None, date=day, as_of=today,
+            )  # fmt: skip
+        except ValidationError as exc:
+            wdb.rollback()
+            field = exc.field if exc.field in FIELDS else "kind"
+            form.errors[field] = error_text(field, exc.message, visitor.lang)
+            ctx = statement_context(wdb, settings, visitor.customer, visitor.org, today, form=form)
+            template = "portal/_respond.html.j2" if is_htmx(request) else "portal/statement.html.j2"
+            return page(settings, visitor, template, status=422, **ctx)
+        wdb.commit()
+        if not is_htmx(request):
+            return Redirect(f"/portal?sent={created.id}#respond", status_code=303)
+        ctx = statement_context(wdb, settings, visitor.customer, visitor.org, today, sent=created)
+        return page(settings, visitor, "portal/_respond.html.j2", status=200, oob=True, **ctx)
+
+    @post("/sign-out", sync_to_thread=True, status_code=200)
+    def sign_out(self, request: Request[Any, Any, Any], db: Session, settings: Settings,
+                 data: Form = FORM) -> Response[Any]:  # fmt: skip
+        visitor = visit(request, db, settings)
+        check_csrf(request, data, visitor.session.csrf)
+        response = pages.render("portal/message.html.j2", lang=visitor.lang, title_key="signed_out_title",
+                                body_key="signed_out_body")  # fmt: skip
+        clear_session_cookie(response, settings)
+        return response
+
+
+def parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError("choose a date", "date") from None
+
+
+FIELDS = ("kind", "invoice_ids", "reason", "date", "message")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def error_text(field: str, message: str, lang: str) -> str:
+    """The debtor's words for what was wrong with a field of the request form."""
+    t = Translator(lang)
+    if field == "date":
+        found = _ISO_DAY.search(message)
+        if found:
+            return t("err_date", limit=long_date(dt.date.fromisoformat(found.group()), lang))
+        return t("err_date_plain")
+    return t(f"err_{field}")
+
+
+def pay_error_key(exc: ValidationError) -> str:
+    if exc.field == "provider":
+        return "err_provider"
+    if "currenc" in exc.message:
+        return "err_currency"
+    if "nothing" in exc.message:
+        return "err_nothing"
+    return "err_invoice_ids"
+

@@ -1,0 +1,36 @@
+"""Rendering portal pages: the shared Jinja environment, the words, and an HTML response."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import MediaType, Response
+
+from portal.i18n import Translator
+from settle.rendering import environment
+
+
+def render_html(template: str, *, lang: str, **context: Any) -> str:
+    return environment().get_template(template).render(lang=lang, t=Translator(lang), **context)
+
+
+def render(
+    template: str,
+    *,
+    lang: str,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Response[Any]:
+    return Response(
+        render_html(template, lang=lang, **context), status_code=status, media_type=MediaType.HTML, headers=headers
+    )
+
+
+def today() -> dt.date:
+    return dt.date.today()
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

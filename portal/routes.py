@@ -1,0 +1,52 @@
+"""Everything the portal adds to the app: its controllers, static files, headers and error pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from litestar import Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.static_files import create_static_files_router
+from sqlalchemy.orm import Session, sessionmaker
+
+from portal import sandbox
+from portal.account import AccountController
+from portal.errors import html_for_portal
+from portal.links import LinkController
+from portal.mailbox import MailboxController
+from portal.security import portal_headers
+from settle.db import make_sessionmaker
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+MAX_FORM = 64 * 1024
+
+__all__ = ["html_for_portal", "portal_headers", "route_handlers"]
+
+
+def provide_writer(state: State) -> Iterator[Session]:
+    """A session for a portal POST. On SQLite it takes the write lock at BEGIN, so a request that
+    reads in order to write cannot be overtaken between the two (see ``make_sessionmaker``)."""
+    factory: sessionmaker[Session] | None = state.get("portal_writer")
+    if factory is None:
+        factory = state["portal_writer"] = make_sessionmaker(state.engine, writer=True)
+    session = factory()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+def route_handlers() -> list[Any]:
+    pages = Router(
+        path="/",
+        route_handlers=[LinkController, AccountController, sandbox.SandboxController, MailboxController],
+        dependencies={"wdb": Provide(provide_writer)},
+        request_max_body_size=MAX_FORM,
+        include_in_schema=False,
+    )
+    static = create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False)
+    return [pages, static]

@@ -1,0 +1,91 @@
+"""What the statement page shows, gathered in a handful of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain import debtor_requests, statement
+from domain.models import Customer, DebtorRequest, Invoice, Organisation, Payment
+from portal import gateways
+from settle.settings import Settings
+
+RECENT_PAYMENTS = 5
+
+
+@dataclass
+class RespondForm:
+    """The dispute / extension / promise form: values entered and what was wrong with them."""
+
+    kind: str = ""
+    invoice_ids: list[str] = field(default_factory=list)
+    reason: str = ""
+    date: str = ""
+    message: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def recent_payments(db: Session, customer: Customer) -> list[Payment]:
+    return list(
+        db.scalars(
+            select(Payment)
+            .where(Payment.org_id == customer.org_id, Payment.customer_id == customer.id,
+                   Payment.status.in_(("paid", "pending")))
+            .order_by(Payment.created_at.desc(), Payment.id.desc())
+            .limit(RECENT_PAYMENTS)
+        )
+    )  # fmt: skip
+
+
+def pay_all_ids(lines: list[statement.StatementLine]) -> dict[str, list[str]]:
+    """Per currency, the invoices 'pay everything' covers: all open, disputed ones left out."""
+    out: dict[str, list[str]] = {}
+    for ln in lines:
+        if ln.invoice.status != "disputed":
+            out.setdefault(ln.invoice.currency, []).append(ln.invoice.id)
+    return out
+
+
+def statement_context(
+    db: Session,
+    settings: Settings,
+    customer: Customer,
+    org: Organisation,
+    as_of: dt.date,
+    *,
+    form: RespondForm | None = None,
+    sent: DebtorRequest | None = None,
+    pay_error: str | None = None,
+) -> dict[str, Any]:
+    st = statement.build(db, customer, as_of)
+    requests = debtor_requests.of_customer(db, customer)
+    numbers = {ln.invoice.id: ln.invoice.number for ln in st.lines}
+    missing = {i for r in requests for i in r.invoice_ids} - numbers.keys()
+    if missing:
+        found = db.execute(select(Invoice.id, Invoice.number).where(Invoice.org_id == org.id, Invoice.id.in_(missing)))
+        numbers.update({inv_id: number for inv_id, number in found})
+    payable = pay_all_ids(st.lines)
+    amounts = {ln.invoice.id: ln.invoice.open_cents for ln in st.lines}
+    return {
+        "org": org,
+        "customer": customer,
+        "as_of": as_of,
+        "lines": st.lines,
+        "totals": list(st.totals.values()),
+        "pay_all": [(cur, ids, sum(amounts[i] for i in ids)) for cur, ids in payable.items()],
+        "has_disputed": any(ln.invoice.status == "disputed" for ln in st.lines),
+        "payments": recent_payments(db, customer),
+        "requests": requests,
+        "numbers": numbers,
+        "providers": gateways.available(db, settings, org),
+        "form": form or RespondForm(),
+        "sent": sent,
+        "pay_error": pay_error,
+        "max_extension_days": org.max_extension_days,
+        "reasons": debtor_requests.REASONS,
+        "kinds": debtor_requests.KINDS,
+    }

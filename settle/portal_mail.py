@@ -1,0 +1,70 @@
+"""Words for the portal's own e-mails: the thank-you for a payment and a fresh link.
+
+Implements ``domain.checkout.ReceiptComposer`` and ``domain.fresh_links.LinkComposer``
+with the templates ``email/notice.{html,txt}.j2`` and ``email/<locale>/<kind>.j2``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from domain import portal_links
+from domain.checkout import Receipt
+from domain.dunning.messages import Rendered
+from domain.models import Customer, Organisation
+from settle.rendering import environment
+from settle.settings import Settings
+
+
+@dataclass
+class Notice:
+    """What the notice templates see as ``c``."""
+
+    kind: str
+    org: Organisation
+    customer: Customer
+    portal_url: str
+    lines: list[Any] = field(default_factory=list)
+    payment: Any = None
+    unallocated_cents: int = 0
+    as_of: dt.date | None = None
+
+    @property
+    def locale(self) -> str:
+        return self.customer.locale if self.customer.locale in ("nl", "en") else "nl"
+
+
+class PortalMailer:
+    def __init__(self, settings: Settings, link_days: int = 30) -> None:
+        self.settings = settings
+        self.link_days = link_days
+        self.env = environment()
+
+    def portal_url(self, session: Session, customer: Customer) -> str:
+        link = portal_links.issue(
+            session, customer, secret_keys=self.settings.secret_keys, base_url=self.settings.base_url,
+            now=dt.datetime.now(dt.UTC), expires_in_days=self.link_days,
+        )  # fmt: skip
+        return link.url
+
+    def render(self, notice: Notice) -> Rendered:
+        words = self.env.get_template(f"email/{notice.locale}/{notice.kind}.j2").module
+        subject = " ".join(str(words.subject(notice)).split())  # type: ignore[attr-defined]
+        return Rendered(
+            subject=subject,
+            text=self.env.get_template("email/notice.txt.j2").render(c=notice),
+            html=self.env.get_template("email/notice.html.j2").render(c=notice),
+        )
+
+    def thank_you(self, receipt: Receipt) -> Rendered:
+        return self.render(
+            Notice("thank_you", receipt.org, receipt.customer, receipt.portal_url, lines=list(receipt.lines),
+                   payment=receipt.payment, unallocated_cents=receipt.unallocated_cents, as_of=receipt.as_of)
+        )  # fmt: skip
+
+    def fresh_link(self, org: Organisation, customer: Customer, url: str) -> Rendered:
+        return self.render(Notice("portal_link", org, customer, url))
