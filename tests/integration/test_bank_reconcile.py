@@ -11,7 +11,7 @@ from typing import Any
 
 from tests.conftest import Api
 
-BANK = Path(__file__).resolve().parents[3] / "shared" / "data" / "bank"
+BANK = Path(__file__).resolve().parents[1] / "data" / "bank"
 
 
 def camt(*lines: dict[str, Any], stmt_id: str = "STMT-1") -> bytes:

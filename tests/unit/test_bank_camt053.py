@@ -13,11 +13,8 @@ import pytest
 from domain.bank import StatementError, parse_statement
 from domain.bank.model import Statement
 
-BANK = Path(__file__).resolve().parents[3] / "shared" / "data" / "bank"
+BANK = Path(__file__).resolve().parents[1] / "data" / "bank"
 CAMT = BANK / "camt053"
-needs_samples = pytest.mark.skipif(
-    not CAMT.is_dir(), reason=f"the sample statements are not at {CAMT} (shared/data/bank next to the repo)"
-)
 
 # file: (entries per statement, credits in cents, debits in cents, per statement: opening, closing)
 # All seven files are test fixtures of the Genkgo camt library (MIT, see the LICENSE there).
@@ -41,12 +38,10 @@ def parse_sample(name: str) -> list[Statement]:
     return parse_statement((CAMT / name).read_bytes(), name)
 
 
-@needs_samples
 def test_every_sample_file_is_listed() -> None:
     assert {p.name for p in CAMT.glob("*.xml")} == set(EXPECTED)
 
 
-@needs_samples
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_sample_counts_totals_and_balances(name: str) -> None:
     per_statement, credits, debits, balances = EXPECTED[name]
@@ -68,7 +63,6 @@ def test_sample_counts_totals_and_balances(name: str) -> None:
     assert keys == [e.dedupe_key for s in parse_sample(name) for e in s.entries]
 
 
-@needs_samples
 def test_versions_02_04_08_read_the_same_entry() -> None:
     v2, v4, v8 = (parse_sample(f"camt053.{v}.xml")[0].entries[0] for v in ("v2.minimal", "v4", "v8"))
     for e in (v2, v4, v8):
@@ -85,7 +79,6 @@ def test_versions_02_04_08_read_the_same_entry() -> None:
     assert v8.end_to_end_id == "MUELL/FINP/RA12345"  # v8: Sts/Cd BOOK, BookgDt/DtTm
 
 
-@needs_samples
 def test_sample_details() -> None:
     # The v4 TxDtls carries its own "0 SEK" amount; a single detail never overrides the entry's amount.
     assert parse_sample("camt053.v4.xml")[0].entries[0].amount_cents == 885
@@ -317,7 +310,6 @@ def test_truncated_xml_names_the_line() -> None:
     assert err.value.where.startswith("cut.xml, line 1, column ")
 
 
-@needs_samples
 def test_every_truncation_of_a_sample_is_refused() -> None:
     data = (CAMT / "camt053.v2.multi.statement.xml").read_bytes()
     end = data.rindex(b"</Document>") + len(b"</Document>")

@@ -15,11 +15,8 @@ import pytest
 from domain.bank import StatementError, parse_statement
 from domain.bank.model import Entry, Statement
 
-BANK = Path(__file__).resolve().parents[3] / "shared" / "data" / "bank"
+BANK = Path(__file__).resolve().parents[1] / "data" / "bank"
 MT940 = BANK / "mt940"
-needs_samples = pytest.mark.skipif(
-    not MT940.is_dir(), reason=f"the sample statements are not at {MT940} (shared/data/bank next to the repo)"
-)
 
 # file: (entries per statement, credits in cents, debits in cents, which statements add up)
 EXPECTED: dict[str, tuple[list[int], int, int, list[bool]]] = {
@@ -52,12 +49,10 @@ def entries_of(name: str) -> list[Entry]:
     return [e for s in parse_sample(name) for e in s.entries]
 
 
-@needs_samples
 def test_every_sample_file_is_listed() -> None:
     assert {p.name for p in MT940.glob("*.sta")} == set(EXPECTED)
 
 
-@needs_samples
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_sample_counts_totals_and_balances(name: str) -> None:
     per_statement, credits, debits, adds_up = EXPECTED[name]
@@ -78,7 +73,6 @@ def test_sample_counts_totals_and_balances(name: str) -> None:
     assert keys == [e.dedupe_key for e in entries_of(name)]  # re-importing gives the same keys
 
 
-@needs_samples
 def test_sample_statement_headers() -> None:
     assert [(s.statement_id, s.account_iban) for s in parse_sample("rabobank.sta")][::3] == [
         ("940A110615", "1291.99.348"),  # :25:1291.99.348EUR, the currency dropped
@@ -90,7 +84,6 @@ def test_sample_statement_headers() -> None:
     assert [(s.opening_balance_cents, s.closing_balance_cents) for s in abn] == [(323628, 87684), (287684, 184975)]
 
 
-@needs_samples
 def test_rabobank_structured_fields() -> None:
     first, second, *_ = entries_of("rabobank-iban.sta")
     # /EREF/.../BENM//NAME/CONTRA ACCOUN<line break>T HOLDER/REMI//ISDT/...: the wrap is undone.
@@ -102,7 +95,6 @@ def test_rabobank_structured_fields() -> None:
     assert second.end_to_end_id is None  # NONREF
 
 
-@needs_samples
 def test_asn_and_sns_take_the_counterparty_from_the_61_line() -> None:
     asn = entries_of("asnbank.sta")
     assert (asn[0].counterparty_iban, asn[0].counterparty_name) == ("NL47INGB9999999999", "hr gjlm paulissen")
@@ -118,7 +110,6 @@ def test_asn_and_sns_take_the_counterparty_from_the_61_line() -> None:
     assert str(sns[0].value_date) == "2012-06-07" and str(sns[0].booking_date) == "2012-06-08"
 
 
-@needs_samples
 def test_free_text_labels_of_knab_and_abn_amro() -> None:
     knab = entries_of("knab.sta")
     assert (knab[1].counterparty_name, knab[1].counterparty_iban) == ("PICQER", "NL65INGB0123456789")
@@ -134,7 +125,6 @@ def test_free_text_labels_of_knab_and_abn_amro() -> None:
     assert abn[9].counterparty_name == "MYCOM DEN HAAG"
 
 
-@needs_samples
 def test_older_rabobank_lines() -> None:
     rabo = entries_of("rabobank.sta")
     # :61:110527D...N0440121470966      W.P. Jansen, then four :86: lines starting "Terugboeking".
@@ -145,7 +135,6 @@ def test_older_rabobank_lines() -> None:
     assert not any(e.is_reversal for e in rabo[1:])
 
 
-@needs_samples
 def test_triodos_subfields_and_ing_statement_information() -> None:
     triodos = entries_of("triodos.sta")
     assert [e.remittance_text for e in triodos] == [
@@ -321,7 +310,6 @@ def test_a_missing_message_end_after_others_had_one_is_truncation() -> None:
     assert err.value.where == "bank.sta, line 5"
 
 
-@needs_samples
 def test_a_swift_message_without_its_end_is_truncation() -> None:
     data = (MT940 / "asnbank.sta").read_bytes()
     cut = data[: data.rindex(b"-}{5:}")]  # the last message loses only its "-}{5:}"
@@ -330,7 +318,6 @@ def test_a_swift_message_without_its_end_is_truncation() -> None:
     assert err.value.where == "asnbank.sta, line 259"  # where that message's :20: is
 
 
-@needs_samples
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_no_truncation_of_a_sample_returns_a_partial_statement(name: str) -> None:
     """Cut the file after every byte: either a clear error, or only statements that are complete."""

@@ -14,7 +14,7 @@ import pytest
 
 from domain.bank import StatementError, parse_statement
 
-BANK = Path(__file__).resolve().parents[3] / "shared" / "data" / "bank"
+BANK = Path(__file__).resolve().parents[1] / "data" / "bank"
 
 # file: (statements, lines, credits in cents, debits in cents, balanced statements)
 EXPECTED = {
@@ -35,7 +35,6 @@ EXPECTED = {
     "camt053/camt053.v8.xml": (1, 1, 885, 0, False),
 }
 
-pytestmark = pytest.mark.skipif(not BANK.is_dir(), reason=f"{BANK} (shared/data/bank) is not next to the repo")
 
 
 def test_every_sample_file_is_covered() -> None:
