@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
+from jinja2 import Environment
 from sqlalchemy.orm import Session
 
 from domain import portal_links
@@ -28,11 +30,18 @@ class _View:
         return getattr(self._ctx, name)
 
 
+@functools.cache
+def _environment() -> Environment:
+    """The shared environment without the per-render check of every template file's mtime:
+    a run renders the same few templates for every message (seven lookups each)."""
+    return environment().overlay(auto_reload=False)
+
+
 class JinjaComposer:
     def __init__(self, settings: Settings, link_days: int = 30) -> None:
         self.settings = settings
         self.link_days = link_days
-        self.env = environment()
+        self.env = _environment()
 
     def portal_url(self, session: Session, customer: Customer) -> str:
         link = portal_links.issue(

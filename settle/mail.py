@@ -3,31 +3,95 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import secrets
 import smtplib
 import ssl
-import tempfile
-from email.message import EmailMessage
-from email.utils import formatdate
+import threading
+from email import quoprimime
+from email.header import Header
+from email.utils import formataddr, formatdate, parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from domain.dunning.messages import DeliveryError, Transport
 
 
-def build_message(*, message_id: str, sender: str, to: str, subject: str, text: str, html: str) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Date"] = formatdate(localtime=False, usegmt=True)
-    domain = sender.rsplit("@", 1)[-1] if "@" in sender else "settle.local"
-    # A stable Message-ID per outbox row: a duplicate, should one ever happen, is recognisable.
-    msg["Message-ID"] = f"<{message_id}@{domain}>"
-    msg["X-Settle-Message"] = message_id
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    return msg
+@functools.lru_cache(maxsize=1024)
+def _parse_address(value: str) -> tuple[str, str]:
+    """(display name, address) of ``value``; cached, as a run sends everything from one or a few senders."""
+    return parseaddr(value)
+
+
+def _header(name: str, value: str) -> str:
+    """``Name: value``, RFC 2047-encoded when not ASCII and folded when long."""
+    value = " ".join(value.split())  # no line breaks from a template can end the header early
+    if value.isascii() and len(name) + len(value) <= 76:
+        return f"{name}: {value}"
+    encoded = Header(value, "utf-8" if not value.isascii() else "us-ascii", header_name=name).encode(linesep="\n")
+    return f"{name}: {encoded}"
+
+
+def _address(name: str, value: str) -> str:
+    """An address header; a display name that is not ASCII is encoded, the address itself never."""
+    if value.isascii():
+        return _header(name, value)
+    display, addr = _parse_address(value)
+    if not addr:
+        return _header(name, value)
+    return f"{name}: {formataddr((display, addr), 'utf-8')}"
+
+
+def _part(subtype: str, body: str) -> list[str]:
+    if not body.endswith("\n"):
+        body += "\n"
+    return [
+        f'Content-Type: text/{subtype}; charset="utf-8"',
+        "Content-Transfer-Encoding: quoted-printable",
+        "",
+        # quoprimime encodes characters as Latin-1 bytes: hand it the UTF-8 bytes that way.
+        quoprimime.body_encode(body.replace("\r\n", "\n").encode("utf-8").decode("latin-1")),
+    ]
+
+
+def build_message(
+    *, message_id: str, sender: str, to: str, subject: str, text: str, html: str, linesep: str = "\n"
+) -> bytes:
+    """The e-mail as bytes: ``multipart/alternative`` with a text and an HTML part, both UTF-8
+    quoted-printable.
+
+    Written out directly rather than through ``email.message.EmailMessage``, whose header
+    parsing and folding cost about a millisecond per message: at a hundred thousand
+    reminders a run that is minutes. The structure is fixed and simple; the boundary starts
+    with ``=_``, which quoted-printable text can never contain.
+    """
+    addr = _parse_address(sender)[1] or sender
+    domain = addr.rsplit("@", 1)[-1] if "@" in addr else "settle.local"
+    boundary = f"=_settle_{secrets.token_hex(12)}"
+    lines = [
+        _address("From", sender),
+        _address("To", to),
+        _header("Subject", subject),
+        f"Date: {formatdate(localtime=False, usegmt=True)}",
+        # A stable Message-ID per outbox row: a duplicate, should one ever happen, is recognisable.
+        f"Message-ID: <{message_id}@{domain}>",
+        f"X-Settle-Message: {message_id}",
+        "MIME-Version: 1.0",
+        "Content-Type: multipart/alternative;",
+        f' boundary="{boundary}"',
+        "",
+        f"--{boundary}",
+        *_part("plain", text),
+        f"--{boundary}",
+        *_part("html", html),
+        f"--{boundary}--",
+        "",
+    ]
+    out = "\n".join(lines)
+    if linesep != "\n":
+        out = out.replace("\n", linesep)
+    return out.encode("utf-8")
 
 
 class FileTransport:
@@ -35,18 +99,23 @@ class FileTransport:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._ready = False
 
     def send(self, *, message_id: str, sender: str, to: str, subject: str, text: str, html: str) -> None:
         if not to:
             raise DeliveryError("no recipient address")
-        msg = build_message(message_id=message_id, sender=sender, to=to, subject=subject, text=text, html=html)
+        data = build_message(message_id=message_id, sender=sender, to=to, subject=subject, text=text, html=html)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(msg.as_bytes())
+            if not self._ready:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._ready = True
+            # Unique per process, thread and message: two senders (or a crashed one's leftover) never share it.
+            tmp = self.folder / f".{message_id}.{os.getpid()}.{threading.get_ident()}.tmp"
+            with open(tmp, "wb") as fh:
+                fh.write(data)
             os.replace(tmp, self.folder / f"{message_id}.eml")
         except OSError as exc:
+            self._ready = False
             raise DeliveryError(f"cannot write to {self.folder}: {exc}") from exc
 
     def close(self) -> None:
@@ -85,10 +154,13 @@ class SmtpTransport:
     def send(self, *, message_id: str, sender: str, to: str, subject: str, text: str, html: str) -> None:
         if not to:
             raise DeliveryError("no recipient address")
-        msg = build_message(message_id=message_id, sender=sender, to=to, subject=subject, text=text, html=html)
+        data = build_message(
+            message_id=message_id, sender=sender, to=to, subject=subject, text=text, html=html, linesep="\r\n"
+        )
         try:
-            refused = self._connect().send_message(msg)
-        except (smtplib.SMTPException, OSError) as exc:
+            envelope_from, envelope_to = _parse_address(sender)[1] or sender, _parse_address(to)[1] or to
+            refused = self._connect().sendmail(envelope_from, [envelope_to], data)
+        except (smtplib.SMTPException, OSError, UnicodeError) as exc:
             self.close()
             raise DeliveryError(f"SMTP {self.host}:{self.port}: {exc}") from exc
         if refused:

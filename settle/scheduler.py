@@ -33,7 +33,10 @@ def run(
             raise LookupError(f"no organisation with slug {org_slug!r}")
     composer = JinjaComposer(settings)
     started = utcnow()
-    summary = dunning.plan(writer, as_of=as_of, composer=composer, org_id=org_id, dry_run=dry_run, progress=progress)
+    # A dry run prints its plan; a real run keeps only counts, so its memory does not grow with the plan.
+    summary = dunning.plan(
+        writer, as_of=as_of, composer=composer, org_id=org_id, dry_run=dry_run, progress=progress, keep_plan=dry_run
+    )
     if dry_run:
         return summary
     transport = transport_for(settings.mail_url)
@@ -42,7 +45,6 @@ def run(
     finally:
         transport.close()
     with writer() as session:
-        plan = summary.plan
         session.add(
             SchedulerRun(
                 org_id=org_id,
@@ -58,7 +60,7 @@ def run(
                     "failed": summary.failed,
                     "delivered": summary.delivered,
                     "examined": summary.examined,
-                    "planned": len(plan),
+                    "planned": summary.planned,
                 },
             )
         )

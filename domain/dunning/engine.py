@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain.dunning.messages import (
@@ -34,8 +34,10 @@ from domain.dunning.messages import (
     MessageLine,
     Transport,
 )
-from domain.dunning.rules import Decision, Track, advance, strength
+from domain.dunning.rules import Decision, Step, Track, advance, strength
 from domain.events import record
+from domain.ids import new_id
+from domain.invoices import UNSETTLED
 from domain.law import collection_costs, earliest_costs_date, statutory_interest
 from domain.law.interest import InterestKind, InterestResult, RateUnavailableError
 from domain.models import (
@@ -81,7 +83,8 @@ class RunSummary:
     failed: int = 0
     delivered: int = 0
     costs_charged: int = 0
-    plan: list[PlannedMessage] = field(default_factory=list)
+    planned: int = 0  # messages planned (one per customer acted on), kept or not in ``plan``
+    plan: list[PlannedMessage] = field(default_factory=list)  # filled only when the caller asks for it
 
     def line(self) -> str:
         return (
@@ -158,10 +161,32 @@ def _costs_for(invoices: list[Invoice], org: Organisation) -> list[int]:
 
 
 class Planner:
-    """Plans one batch of customers. Caches policies per organisation for the run."""
+    """Plans one batch of customers. Caches policies and organisations for the batch.
 
-    def __init__(self, session: Session, as_of: dt.date, composer: Composer, summary: RunSummary) -> None:
+    ``unsettled`` holds, per customer, every unsettled invoice of the batch's
+    customers, read in one query (in statement order) before planning; the
+    statement filters it on what is open *after* this run's fees and costs.
+    Nothing in planning queries the database per customer (unless the
+    organisation has policy rules that need a customer's payment profile):
+    messages, tasks and actions are collected as rows and ``write`` inserts
+    them, with the ORM's changes, at the end of the batch.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        as_of: dt.date,
+        composer: Composer,
+        summary: RunSummary,
+        unsettled: dict[str, list[Invoice]],
+        keep_plan: bool = True,
+    ) -> None:
         self.session, self.as_of, self.composer, self.summary = session, as_of, composer, summary
+        self.unsettled = unsettled
+        self.keep_plan = keep_plan
+        self.messages: list[dict[str, Any]] = []
+        self.tasks: list[dict[str, Any]] = []
+        self.actions: list[dict[str, Any]] = []
         self._policies: dict[str, list[Policy]] = {}
         self._orgs: dict[str, Organisation] = {}
 
@@ -273,17 +298,25 @@ class Planner:
         channel = "task" if kind == "call_task" else (strongest.channel if kind not in EMAIL_KINDS else "email")
         if kind in EMAIL_KINDS and strongest.channel == "letter":
             channel = "letter"
-        message = OutboxMessage(
-            org_id=org.id,
-            customer_id=customer.id,
-            channel=channel,
-            kind=kind,
-            status="pending",
-            to_address=customer.email if channel == "email" else None,
-            attempts=0,
-        )
-        session.add(message)
-        session.flush()
+        # Rows, not ORM objects: a batch writes hundreds of messages and actions, and the unit of
+        # work's bookkeeping per object cost more than the rest of planning. ``write`` inserts them.
+        message: dict[str, Any] = {
+            "id": new_id("msg"),
+            "org_id": org.id,
+            "customer_id": customer.id,
+            "channel": channel,
+            "kind": kind,
+            "status": "pending",
+            "to_address": customer.email if channel == "email" else None,
+            "subject": None,
+            "body_text": None,
+            "body_html": None,
+            "attempts": 0,
+            "last_error": None,
+            "created_at": utcnow(),
+            "sent_at": None,
+        }
+        self.messages.append(message)
         ctx = MessageContext(
             org=org,
             customer=customer,
@@ -298,18 +331,16 @@ class Planner:
         )
         if channel == "email":
             rendered = self.composer.email(ctx)
-            message.subject, message.body_text, message.body_html = rendered.subject, rendered.text, rendered.html
+            message.update(subject=rendered.subject, body_text=rendered.text, body_html=rendered.html)
             if not customer.email:
-                message.status = "failed"
-                message.last_error = "the customer has no e-mail address"
+                message.update(status="failed", last_error="the customer has no e-mail address")
                 self.summary.failed += 1
             else:
                 self.summary.messages += 1
         else:
-            message.status = "sent"
-            message.sent_at = utcnow()
+            message.update(status="sent", sent_at=message["created_at"])
         if calls:
-            self._task(customer, acted, "call_task", message)
+            self._task(customer, acted, "call_task", message["id"])
         if kind in LETTER_KINDS or channel == "letter":
             letter = self.composer.letter(ctx)
             session.add(
@@ -324,53 +355,34 @@ class Planner:
             )
             self.summary.letters += 1
             if channel == "letter":
-                message.subject, message.body_text, message.body_html = letter.subject, letter.text, letter.html
+                message.update(subject=letter.subject, body_text=letter.text, body_html=letter.html)
         if kind == "collection_handover":
             for inv in handover:
                 inv.status = "in_collection"
                 inv.next_action_on = None
                 record(session, org.id, "invoice.handed_over", inv)
-            self._task(customer, [a for a in acted if a.invoice in handover], "collection_handover", message)
+            self._task(customer, [a for a in acted if a.invoice in handover], "collection_handover", message["id"])
 
         for a in acted:
             step = a.decision.reached
             assert step is not None
             for skipped in a.decision.skipped:
-                session.add(
-                    DunningAction(
-                        org_id=org.id,
-                        invoice_id=a.invoice.id,
-                        customer_id=customer.id,
-                        step_key=skipped.key,
-                        step_kind=skipped.kind,
-                        status="skipped",
-                        planned_on=as_of,
-                        message_id=None,
-                    )
-                )
+                self._action(a.invoice, skipped, "skipped", None)
                 self.summary.skipped += 1
-            session.add(
-                DunningAction(
-                    org_id=org.id,
-                    invoice_id=a.invoice.id,
-                    customer_id=customer.id,
-                    step_key=step.key,
-                    step_kind=step.kind,
-                    status="planned",
-                    planned_on=as_of,
-                    message_id=message.id,
-                )
-            )
+            self._action(a.invoice, step, "planned", message["id"])
         record(
             session,
             org.id,
             f"dunning.{kind}",
             customer,
-            message_id=message.id,
+            message_id=message["id"],
             channel=channel,
             invoices=[a.invoice.number for a in acted],
             skipped=[[a.invoice.number, s.kind] for a in acted for s in a.decision.skipped],
         )
+        self.summary.planned += 1
+        if not self.keep_plan:
+            return
         self.summary.plan.append(
             PlannedMessage(
                 org_id=org.id,
@@ -378,7 +390,7 @@ class Planner:
                 customer_name=customer.name,
                 kind=kind,
                 channel=channel,
-                to=message.to_address,
+                to=message["to_address"],
                 invoices=tuple(a.invoice.number for a in acted),
                 skipped=tuple((a.invoice.number, s.kind) for a in acted for s in a.decision.skipped),
             )
@@ -402,16 +414,8 @@ class Planner:
         return CostsNotice(sum(amounts), invoices[0].currency, self.as_of, already_charged=True)
 
     def _statement(self, customer: Customer, acted: dict[str, _Acted]) -> list[MessageLine]:
-        rows = self.session.scalars(
-            select(Invoice)
-            .where(
-                Invoice.org_id == customer.org_id,
-                Invoice.customer_id == customer.id,
-                Invoice.status.in_(("open", "disputed", "in_collection")),
-                Invoice.open_cents > 0,
-            )
-            .order_by(Invoice.due_date, Invoice.number)
-        )
+        """Every invoice the customer still owes on, after this run's charges, by due date and number."""
+        rows = [inv for inv in self.unsettled.get(customer.id, ()) if inv.status in UNSETTLED and inv.open_cents > 0]
         return [
             MessageLine.of(
                 inv,
@@ -423,7 +427,7 @@ class Planner:
             for inv in rows
         ]
 
-    def _task(self, customer: Customer, acted: list[_Acted], kind: str, message: OutboxMessage) -> None:
+    def _task(self, customer: Customer, acted: list[_Acted], kind: str, message_id: str) -> None:
         numbers = ", ".join(a.invoice.number for a in acted)
         total = sum(a.invoice.open_cents for a in acted)
         currency = acted[0].invoice.currency if acted else ""
@@ -432,20 +436,49 @@ class Planner:
             if kind == "call_task"
             else f"Hand over {customer.name} to the collection agency: {numbers}"
         )
-        self.session.add(
-            Task(
-                org_id=customer.org_id,
-                customer_id=customer.id,
-                invoice_id=acted[0].invoice.id if len(acted) == 1 else None,
-                message_id=message.id,
-                kind="call" if kind == "call_task" else kind,
-                title=title,
-                status="open",
-                due_on=self.as_of,
-                note=None,
-            )
+        self.tasks.append(
+            {
+                "id": new_id("tsk"),
+                "org_id": customer.org_id,
+                "customer_id": customer.id,
+                "invoice_id": acted[0].invoice.id if len(acted) == 1 else None,
+                "message_id": message_id,
+                "kind": "call" if kind == "call_task" else kind,
+                "title": title,
+                "status": "open",
+                "due_on": self.as_of,
+                "note": None,
+                "created_at": utcnow(),
+            }
         )
         self.summary.tasks += 1
+
+    def _action(self, invoice: Invoice, step: Step, status: str, message_id: str | None) -> None:
+        self.actions.append(
+            {
+                "id": new_id("act"),
+                "org_id": invoice.org_id,
+                "invoice_id": invoice.id,
+                "customer_id": invoice.customer_id,
+                "step_key": step.key,
+                "step_kind": step.kind,
+                "status": status,
+                "planned_on": self.as_of,
+                "message_id": message_id,
+                "created_at": utcnow(),
+            }
+        )
+
+    def write(self) -> None:
+        """Write the batch: the ORM's changes (invoices, events, letters), then the messages, and
+        the tasks and actions that point at them. A second action for an (invoice, step) breaks
+        the unique key and rolls the whole batch back."""
+        session = self.session
+        session.flush()
+        for model, rows in ((OutboxMessage, self.messages), (Task, self.tasks), (DunningAction, self.actions)):
+            if rows:
+                session.execute(insert(model).execution_options(render_nulls=True), rows)
+        self.messages, self.tasks, self.actions = [], [], []
 
 
 def _due_filter(as_of: dt.date, org_id: str | None) -> list[Any]:
@@ -456,39 +489,57 @@ def _due_filter(as_of: dt.date, org_id: str | None) -> list[Any]:
 
 
 def plan_batch(
-    session: Session, as_of: dt.date, org_id: str | None, composer: Composer, summary: RunSummary, batch_size: int
+    session: Session,
+    as_of: dt.date,
+    org_id: str | None,
+    composer: Composer,
+    summary: RunSummary,
+    batch_size: int,
+    *,
+    keep_plan: bool = True,
 ) -> int:
-    """Claim and plan one batch of customers with due invoices; the number of invoices claimed."""
+    """Claim and plan one batch of customers with due invoices; the number of invoices claimed.
+
+    A fixed number of queries per batch, none per customer: the claim, the due
+    invoices of the claimed customers (locked), the customers, and all their
+    unsettled invoices for the statements; then one write of the whole batch.
+    """
     due = _due_filter(as_of, org_id)
-    claimed = (
-        session.execute(
-            select(Invoice.customer_id)
-            .where(*due)
-            .order_by(Invoice.next_action_on, Invoice.id)
-            .limit(batch_size)
-            .with_for_update(skip_locked=True)
-        )
-        .scalars()
-        .all()
-    )
+    claimed = session.execute(
+        select(Invoice.org_id, Invoice.customer_id)
+        .where(*due)
+        .order_by(Invoice.next_action_on, Invoice.id)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True)
+    ).all()
     if not claimed:
         return 0
-    customer_ids = sorted(set(claimed))
+    customer_ids = sorted({cid for _, cid in claimed})
+    # org_id leads the (org_id, customer_id, status) index: the batch's rows are found through it
+    # instead of by filtering every due invoice.
+    of_batch = [Invoice.org_id.in_(sorted({oid for oid, _ in claimed})), Invoice.customer_id.in_(customer_ids)]
     invoices = session.scalars(
         select(Invoice)
-        .where(*due, Invoice.customer_id.in_(customer_ids))
+        .where(*due, *of_batch)
         .order_by(Invoice.customer_id, Invoice.due_date, Invoice.id)
         .with_for_update(skip_locked=True)
     ).all()
     customers = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))}
+    unsettled: dict[str, list[Invoice]] = defaultdict(list)
+    for inv in session.scalars(
+        select(Invoice)
+        .where(*of_batch, Invoice.status.in_(UNSETTLED))
+        .order_by(Invoice.customer_id, Invoice.due_date, Invoice.number)
+    ):
+        unsettled[inv.customer_id].append(inv)
     by_customer: dict[str, list[Invoice]] = defaultdict(list)
     for inv in invoices:
         by_customer[inv.customer_id].append(inv)
-    planner = Planner(session, as_of, composer, summary)
+    planner = Planner(session, as_of, composer, summary, unsettled, keep_plan=keep_plan)
     for cid in customer_ids:
         if by_customer.get(cid):
             planner.customer(customers[cid], by_customer[cid])
-    session.flush()
+    planner.write()
     return len(invoices)
 
 
@@ -501,18 +552,24 @@ def plan(
     dry_run: bool = False,
     batch_size: int = 500,
     progress: Callable[[int], None] | None = None,
+    keep_plan: bool = True,
 ) -> RunSummary:
-    """Plan every action due on or before ``as_of``. A dry run does it all and rolls it back."""
+    """Plan every action due on or before ``as_of``. A dry run does it all and rolls it back.
+
+    ``keep_plan=False`` keeps only the counts, so that a run's memory does not
+    grow with the number of messages it plans.
+    """
     summary = RunSummary()
     if dry_run:
         with factory() as session:
-            while plan_batch(session, as_of, org_id, composer, summary, batch_size):
-                pass
+            while plan_batch(session, as_of, org_id, composer, summary, batch_size, keep_plan=keep_plan):
+                # Flushed, not committed: the next batch sees this one's changes; the objects can go.
+                session.expunge_all()
             session.rollback()
         return summary
     while True:
         with factory() as session:
-            n = plan_batch(session, as_of, org_id, composer, summary, batch_size)
+            n = plan_batch(session, as_of, org_id, composer, summary, batch_size, keep_plan=keep_plan)
             session.commit()
         if not n:
             return summary
@@ -533,76 +590,126 @@ def deliver(
     now: Callable[[], dt.datetime] = utcnow,
     summary: RunSummary | None = None,
     limit: int | None = None,
+    page_size: int = 1000,
 ) -> RunSummary:
     """Send pending e-mail, one locked message per transaction; nothing is marked sent unaccepted.
 
-    Which messages are pending is read once per round, oldest first (ids only), not
-    once per message: a per-message ``ORDER BY … LIMIT 1`` rescans every pending
-    message each time, and delivery turns quadratic. Each candidate is then locked
-    and checked again in its own transaction, so a message that another run took
-    or delivered meanwhile is passed over; a new round picks up what a concurrent
-    run planned during this one.
+    Pending messages are read oldest first a page of ids at a time (keyset, so
+    memory does not grow with the outbox and no page rescans what came
+    before). Each is then locked and checked again in its own transaction on
+    one connection, handed to the transport and marked in the same
+    transaction: a message that another run took or delivered meanwhile is
+    passed over, and a crash leaves at most the message being sent unmarked.
+    When a round delivered something, another round picks up what a
+    concurrent run planned meanwhile; a message that failed or was taken is
+    not tried again in this call.
     """
     summary = summary or RunSummary()
-    senders: dict[str, str] = {}
-    tried: set[str] = set()
+    with factory() as session:
+        bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        raise TypeError("deliver needs a sessionmaker bound to an Engine")
+    delivery = _Delivery(transport, default_sender, org_id, now, summary)
+    passed: set[str] = set()  # failed or taken by another run: not again in this call
     sent = 0
+    with bind.connect() as conn:
+        while True:
+            progressed = False
+            after: Any = None
+            while True:
+                with conn.begin():
+                    if after is None:
+                        page = conn.execute(delivery.first_page, {"now": now(), "n": page_size}).all()
+                    else:
+                        page = conn.execute(
+                            delivery.next_page, {"now": now(), "n": page_size, "at": after[0], "after": after[1]}
+                        ).all()
+                if not page:
+                    break
+                after = page[-1]
+                for _, message_id in page:
+                    if message_id in passed:
+                        continue
+                    if limit is not None and sent >= limit:
+                        return summary
+                    progressed = True
+                    if delivery.one(conn, message_id):
+                        sent += 1
+                    else:
+                        passed.add(message_id)
+            if not progressed:
+                return summary
 
-    def deliverable() -> list[Any]:
-        conds: list[Any] = [
-            OutboxMessage.status == "pending",
-            OutboxMessage.channel == "email",
-            or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now()),
+
+class _Delivery:
+    """The statements of a delivery, built once, and the sending of one message."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        default_sender: str,
+        org_id: str | None,
+        now: Callable[[], dt.datetime],
+        summary: RunSummary,
+    ) -> None:
+        self.transport, self.default_sender, self.now, self.summary = transport, default_sender, now, summary
+        self.senders: dict[str, str] = {}
+        msg = OutboxMessage
+        due: list[Any] = [
+            msg.status == "pending",
+            msg.channel == "email",
+            or_(msg.next_attempt_at.is_(None), msg.next_attempt_at <= bindparam("now")),
         ]
         if org_id is not None:
-            conds.append(OutboxMessage.org_id == org_id)
-        return conds
+            due.append(msg.org_id == org_id)
+        pages = select(msg.created_at, msg.id).where(*due).order_by(msg.created_at, msg.id).limit(bindparam("n"))
+        self.first_page = pages
+        self.next_page = pages.where(
+            or_(msg.created_at > bindparam("at"), and_(msg.created_at == bindparam("at"), msg.id > bindparam("after")))
+        )
+        self.lock = (
+            select(msg.org_id, msg.to_address, msg.subject, msg.body_text, msg.body_html, msg.attempts)
+            .where(msg.id == bindparam("mid"), *due)
+            .with_for_update(skip_locked=True)
+        )
+        self.mark_sent = (
+            update(msg)
+            .where(msg.id == bindparam("mid"))
+            .values(status="sent", sent_at=bindparam("at"), attempts=bindparam("attempts"))
+        )
 
-    while True:
-        with factory() as session:
-            ids = session.scalars(
-                select(OutboxMessage.id).where(*deliverable()).order_by(OutboxMessage.created_at, OutboxMessage.id)
-            ).all()
-        candidates = [i for i in ids if i not in tried]
-        if not candidates:
-            return summary
-        for message_id in candidates:
-            if limit is not None and sent >= limit:
-                return summary
-            tried.add(message_id)
-            with factory() as session:
-                message = session.scalar(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.id == message_id, *deliverable())
-                    .with_for_update(skip_locked=True)
+    def sender(self, conn: Connection, org_id: str) -> str:
+        sender = self.senders.get(org_id)
+        if sender is None:
+            mail_from = conn.execute(select(Organisation.mail_from).where(Organisation.id == org_id)).scalar()
+            sender = self.senders[org_id] = mail_from or self.default_sender
+        return sender
+
+    def one(self, conn: Connection, message_id: str) -> bool:
+        """Lock one message, send it, record the outcome, commit. True if it was sent."""
+        with conn.begin():
+            row = conn.execute(self.lock, {"mid": message_id, "now": self.now()}).first()
+            if row is None:
+                return False
+            attempts = row.attempts + 1
+            try:
+                self.transport.send(
+                    message_id=message_id,
+                    sender=self.sender(conn, row.org_id),
+                    to=row.to_address or "",
+                    subject=row.subject or "",
+                    text=row.body_text or "",
+                    html=row.body_html or "",
                 )
-                if message is None:
-                    continue
-                sender = senders.get(message.org_id)
-                if sender is None:
-                    org = session.get_one(Organisation, message.org_id)
-                    sender = senders[message.org_id] = org.mail_from or default_sender
-                try:
-                    transport.send(
-                        message_id=message.id,
-                        sender=sender,
-                        to=message.to_address or "",
-                        subject=message.subject or "",
-                        text=message.body_text or "",
-                        html=message.body_html or "",
-                    )
-                except DeliveryError as exc:
-                    message.attempts += 1
-                    message.last_error = str(exc)[:2000]
-                    if message.attempts >= MAX_ATTEMPTS:
-                        message.status = "failed"
-                    else:
-                        message.next_attempt_at = now() + _backoff(message.attempts)
-                    summary.failed += 1
+            except DeliveryError as exc:
+                values: dict[str, Any] = {"attempts": attempts, "last_error": str(exc)[:2000]}
+                if attempts >= MAX_ATTEMPTS:
+                    values["status"] = "failed"
                 else:
-                    message.status = "sent"
-                    message.sent_at = now()
-                    message.attempts += 1
-                    summary.delivered += 1
-                    sent += 1
-                session.commit()
+                    values["next_attempt_at"] = self.now() + _backoff(attempts)
+                conn.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+                self.summary.failed += 1
+                return False
+            conn.execute(self.mark_sent, {"mid": message_id, "at": self.now(), "attempts": attempts})
+            self.summary.delivered += 1
+            return True

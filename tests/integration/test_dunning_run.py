@@ -58,6 +58,40 @@ def test_three_invoices_at_different_steps_make_one_mail_at_the_strongest_step(
     assert [(m.kind, m.status) for m in sent] == [("final_reminder", "sent")]
 
 
+def test_the_account_statement_in_a_mail_lists_every_invoice_the_customer_still_owes_and_nothing_else(
+    db: Session, engine: Engine, settings: Settings, api: Api, tenant: Tenant
+) -> None:
+    o = db.get_one(Organisation, tenant.org_id)
+    jansen = h.customer(db, o.id, "Bakkerij Jansen", "ap@jansen.example")
+    pieters = h.customer(db, o.id, "Pieters BV", "fin@pieters.example")
+    day = D0 + 14 * DAY
+    h.invoice(db, o, jansen, "F-101", D0)  # reaches the statement reminder on ``day``
+    h.invoice(db, o, jansen, "F-102", day + 10 * DAY, 2_500)  # open, not due yet
+    paid = h.invoice(db, o, jansen, "F-103", day - 3 * DAY, 4_000)
+    h.invoice(db, o, pieters, "F-201", D0)
+    db.commit()
+    r = api.post(
+        "/payments",
+        json={
+            "customer_id": jansen.id,
+            "amount": "40.00",
+            "received_on": (day - 1 * DAY).isoformat(),
+            "allocations": [{"invoice_id": paid.id, "amount": "40.00"}],
+        },
+    )
+    assert r.status_code == 201, r.text
+
+    h.run(engine, settings, db, day)
+
+    mails = {m["To"]: m for m in h.mailbox(settings).messages()}
+    text = h.text_of(mails["ap@jansen.example"])
+    assert mails["ap@jansen.example"]["Subject"].startswith("Tweede herinnering en rekeningoverzicht")
+    statement = text.split("Rekeningoverzicht:", 1)[1]
+    assert "F-101" in statement and "F-102" in statement and "€ 25,00" in statement
+    assert "F-103" not in text and "F-201" not in text
+    assert "Rekeningoverzicht" not in h.text_of(mails["fin@pieters.example"])  # nothing else open: no statement
+
+
 # --- exactly once -------------------------------------------------------------------
 
 

@@ -70,6 +70,32 @@ def test_messages_arrive_as_text_and_html_in_the_customers_language_with_a_valid
     assert "Beste" not in h.text_of(en) and "Dear" not in h.text_of(nl)
 
 
+def test_accents_in_the_sender_name_subject_and_body_arrive_intact(
+    db: Session, engine: Engine, database_url: str, smtp: h.SmtpServer
+) -> None:
+    o = h.org(db, "Groothandel Zoë & Zonen")
+    o.mail_from = "Debiteuren Zoë <debiteuren@zoe.example>"
+    c = h.customer(db, o.id, "Café Het Hoekje", "kassa@hoekje.example")
+    h.invoice(db, o, c, "F-É1", D0, 123_456)
+    settings = smtp_settings(database_url, smtp.url)
+
+    summary = h.run(engine, settings, db, D0 + 7 * DAY)
+
+    assert summary.delivered == 1
+    [(rcpt, msg)] = smtp.handler.received
+    assert rcpt == ["kassa@hoekje.example"]
+    assert not msg.defects
+    [sender] = msg["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("Debiteuren Zoë", "debiteuren@zoe.example")
+    assert msg["Subject"] == "Herinnering: 1 openstaande factuur van Groothandel Zoë & Zonen"
+    assert msg["Message-ID"] == f"<{msg['X-Settle-Message']}@zoe.example>"
+    text, html = h.text_of(msg), h.html_of(msg)
+    assert "Beste Café Het Hoekje" in text and "F-É1" in text and "€ 1.234,56" in text
+    assert "Café Het Hoekje" in html and "Groothandel Zoë &amp; Zonen" in html
+    raw = msg.as_bytes()
+    assert raw.isascii() and max(len(line) for line in raw.splitlines()) <= 78  # 7-bit, folded: any server takes it
+
+
 def test_a_refused_message_stays_pending_with_a_back_off_and_is_delivered_once_later(
     db: Session, engine: Engine, database_url: str, smtp: h.SmtpServer
 ) -> None:
