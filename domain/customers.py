@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from domain.errors import Conflict, NotFound, ValidationError
 from domain.events import record
 from domain.models import Customer, Policy
+from domain.policies import reschedule_open
 
 KINDS = ("business", "consumer")
 LOCALES = ("nl", "en")
@@ -91,8 +92,12 @@ def update(session: Session, org_id: str, customer_id: str, changes: dict[str, A
     _validate(session, org_id, changes)
     if "external_ref" in changes:
         _ensure_unique_ref(session, org_id, changes["external_ref"], customer.id)
+    before = (customer.policy_id, customer.kind)
     for key, value in changes.items():
         setattr(customer, key, value)
     session.flush()
+    if (customer.policy_id, customer.kind) != before:
+        # Another policy may apply now: its next step decides when the open invoices are looked at.
+        reschedule_open(session, customer)
     record(session, org_id, "customer.updated", customer, fields=sorted(changes))
     return customer

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -29,6 +30,14 @@ from domain.models import Customer, Invoice, Policy, PolicyStep
 CHANNELS = ("email", "task", "letter")
 DEFAULT_CHANNEL = {"call_task": "task", "collection_handover": "email"}
 SEGMENTS = ("new", "loyal", "risky")
+
+# A step's ``template`` names the words of its message: ``email/<locale>/<template>.j2`` (subject,
+# intro and outro macros), which must exist in every language a customer can have.
+EMAIL_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
+TEMPLATE_LOCALES = ("nl", "en")
+# In that folder but not words to a debtor about overdue invoices: a payment's thank-you, a
+# requested portal link (both need other data), and the call note, which is for the creditor.
+NOT_STEP_TEMPLATES = frozenset({"thank_you", "portal_link", "call_task"})
 
 __all__ = ["CHANNELS", "DEFAULT_STEPS", "STEP_KINDS", "StepSpec"]
 
@@ -52,6 +61,20 @@ DEFAULT_STEPS = (
 )
 
 
+def step_templates(folder: Path = EMAIL_TEMPLATES) -> list[str]:
+    """The names a step's ``template`` may take: a ``<name>.j2`` in every language's folder."""
+    per_locale = [{p.stem for p in (folder / locale).glob("*.j2")} for locale in TEMPLATE_LOCALES]
+    return sorted(set.intersection(*per_locale) - NOT_STEP_TEMPLATES)
+
+
+def _check_template(name: str, field: str) -> None:
+    known = step_templates()
+    if name in known:
+        return
+    files = " and ".join(f"email/{locale}/{name}.j2" for locale in TEMPLATE_LOCALES)
+    raise ValidationError(f"template {name!r} needs {files}; known templates: {', '.join(known)}", field)
+
+
 def validate_steps(specs: list[StepSpec]) -> None:
     if not specs:
         raise ValidationError("a policy needs at least one step", "steps")
@@ -68,6 +91,8 @@ def validate_steps(specs: list[StepSpec]) -> None:
             raise ValidationError("steps must come later than the step before", f"{field}.days_after_due")
         if spec.fee_cents < 0:
             raise ValidationError("fee must not be negative", f"{field}.fee")
+        if spec.template is not None:
+            _check_template(spec.template, f"{field}.template")
         previous = spec.days_after_due
     if "collection_handover" in [s.kind for s in specs[:-1]]:
         raise ValidationError("collection_handover ends the track and must be the last step", "steps")
@@ -133,7 +158,7 @@ def seed_default_policy(session: Session, org_id: str) -> Policy:
 def steps_of(policy: Policy | None) -> list[Step]:
     if policy is None:
         return []
-    return [Step(s.position, s.kind, s.days_after_due, s.channel, s.fee_cents) for s in policy.steps]
+    return [Step(s.position, s.kind, s.days_after_due, s.channel, s.fee_cents, s.template) for s in policy.steps]
 
 
 @dataclass(frozen=True)
@@ -213,6 +238,23 @@ def schedule(invoice: Invoice, policy: Policy | None) -> None:
     if nxt is not None and invoice.paused_until is not None:
         nxt = max(nxt, invoice.paused_until)
     invoice.next_action_on = nxt
+
+
+def reschedule_open(session: Session, customer: Customer) -> None:
+    """Look at the customer's open invoices again when its policy may have changed (its own
+    policy, its kind): on the day the next step *of the policy that now applies* falls due,
+    not on the day the old policy had set. A consumer's pending costs day is kept."""
+    policy = policy_for(session, customer)
+    invoices = session.scalars(
+        select(Invoice).where(
+            Invoice.org_id == customer.org_id, Invoice.customer_id == customer.id, Invoice.status == "open"
+        )
+    )
+    for invoice in invoices:
+        costs_due = invoice.costs_due_on if customer.kind == "consumer" and invoice.costs_cents == 0 else None
+        schedule(invoice, policy)
+        if costs_due is not None and (invoice.next_action_on is None or costs_due < invoice.next_action_on):
+            invoice.next_action_on = costs_due
 
 
 def end_pause(invoice: Invoice, policy: Policy | None, ended_on: dt.date) -> None:

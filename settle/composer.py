@@ -25,6 +25,9 @@ class _View:
         self._ctx = ctx
         self.locale = ctx.customer.locale if ctx.customer.locale in ("nl", "en") else "nl"
         self.show_statement = ctx.kind in STATEMENT_KINDS and len(ctx.statement) > len(ctx.lines)
+        # The words: the step's own template if its policy names one (checked to exist when the
+        # policy was saved), else the kind's. The layouts import it as ``words``.
+        self.words = f"email/{self.locale}/{ctx.template or ctx.kind}.j2"
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ctx, name)
@@ -55,7 +58,7 @@ class JinjaComposer:
         return link.url
 
     def _subject(self, view: _View) -> str:
-        module = self.env.get_template(f"email/{view.locale}/{view.kind}.j2").module
+        module = self.env.get_template(view.words).module
         return " ".join(str(module.subject(view)).split())  # type: ignore[attr-defined]
 
     def email(self, ctx: MessageContext) -> Rendered:

@@ -1,4 +1,12 @@
-"""Mail transports for ``SETTLE_MAIL_URL``: SMTP (plain, STARTTLS, TLS) or a folder of .eml files."""
+"""Mail transports for ``SETTLE_MAIL_URL``: SMTP (plain, STARTTLS, TLS) or a folder of .eml files.
+
+``smtp+starttls://`` and ``smtps://`` always verify the server's certificate and host name
+against the system's trusted CAs. A mail server with a certificate from a private CA (or a
+self-signed one) is trusted the standard OpenSSL way, not by switching verification off: point
+``SSL_CERT_FILE`` at a PEM bundle holding that CA (or ``SSL_CERT_DIR`` at a hashed folder) in
+the environment of ``settle run``. That bundle replaces the default one for the process.
+``smtp+starttls://`` never falls back to plain text when the server does not offer STARTTLS.
+"""
 
 from __future__ import annotations
 
@@ -138,6 +146,7 @@ class SmtpTransport:
     def _connect(self) -> smtplib.SMTP:
         if self._conn is not None:
             return self._conn
+        # Verifies certificate and host name; honours SSL_CERT_FILE / SSL_CERT_DIR (module docstring).
         context = ssl.create_default_context()
         conn: smtplib.SMTP
         if self.scheme == "smtps":

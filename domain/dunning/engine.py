@@ -328,6 +328,7 @@ class Planner:
             costs_notice=costs_notice,
             interest=interest,
             skipped_kinds=sorted({s.kind for a in acted for s in a.decision.skipped}, key=strength),
+            template=strongest.template,
         )
         if channel == "email":
             rendered = self.composer.email(ctx)

@@ -107,6 +107,7 @@ class MessageContext:
     costs_notice: CostsNotice | None = None
     interest: list[InterestResult] = field(default_factory=list)
     skipped_kinds: list[str] = field(default_factory=list)
+    template: str | None = None  # the step's own words, if its policy names them; else the kind's
 
     @property
     def totals(self) -> list[Totals]:

@@ -39,6 +39,7 @@ class Step:
     days_after_due: int
     channel: str = "email"
     fee_cents: int = 0
+    template: str | None = None  # the words (``email/<locale>/<template>.j2``) instead of the kind's
 
     @property
     def key(self) -> str:
