@@ -138,14 +138,19 @@ class EventController(Controller):
     tags = ["events"]
 
     @get("/", opt={"scope": "events:read"}, sync_to_thread=True)
-    def list_events(self, db: Session, auth: Auth, after: str | None = None, limit: int | None = None) -> Page:
-        """The organisation's audit trail, oldest first; pass the last id seen as ``after``."""
+    def list_events(self, db: Session, auth: Auth, after: str | None = None, cursor: str | None = None,
+                    limit: int | None = None) -> Page:
+        """The organisation's audit trail, oldest first; pass the last id seen (or ``next_cursor``) as
+        ``after``. ``cursor`` is the same parameter under the name every other list uses."""
         size = check_limit(limit)
         stmt = select(Event).where(Event.org_id == auth.org_id)
-        if after:
-            if not after.isdigit():
-                raise ValidationError("after must be an event id", "after")
-            stmt = stmt.where(Event.id > int(after))
+        if after and cursor and after != cursor:
+            raise ValidationError("give after or cursor, not two different positions", "cursor")
+        name, position = ("after", after) if after else ("cursor", cursor)
+        if position:
+            if not position.isdigit():
+                raise ValidationError(f"{name} must be an event id (a next_cursor of this list)", name)
+            stmt = stmt.where(Event.id > int(position))
         rows = list(db.scalars(stmt.order_by(Event.id).limit(size + 1)))
         more = len(rows) > size
         rows = rows[:size]

@@ -6,9 +6,13 @@ import logging
 import re
 from typing import Any
 
+import msgspec
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.handlers import HTTPRouteHandler
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.utils.scope.state import ScopeState
 
 from domain.errors import Conflict, DomainError, NotFound
 
@@ -19,6 +23,9 @@ _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_f
           405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
           415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited"}  # fmt: skip
 _JSON_PATH = re.compile(r"`\$\.?([^`]*)`")
+_BYTE = re.compile(r"\s*\(byte (\d+)\)$")
+_TRUNCATED = "Input data was truncated"
+_MALFORMED = "JSON is malformed: "
 
 
 def error_body(status: int, message: str, field: str | None = None, code: str | None = None) -> dict[str, Any]:
@@ -50,7 +57,7 @@ def _field_from_msgspec(message: str) -> str | None:
     return path.replace("$.", "") or None
 
 
-def on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+def on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     """Litestar/msgspec decode errors, reworded so the field is named and the body is ours."""
     extra = exc.extra if isinstance(exc.extra, list) else []
     message, field = "the request body is not valid JSON of the expected shape", None
@@ -69,12 +76,85 @@ def on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> 
         break
     if not extra and exc.detail:
         message = str(exc.detail)
-    if ("JSON" in message and "malformed" in message.lower()) or message.startswith("JSON is malformed"):
-        field = None
+    if _is_json_syntax(message):
+        return _malformed_json(request, message)
+    if field == "data" and _cached_body(request) == b"":
+        return json_error(400, "the request body is empty; send a JSON object", "body")
     return json_error(400, message, field)
 
 
-def on_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def _is_json_syntax(message: str) -> bool:
+    return message.startswith(_MALFORMED) or message == _TRUNCATED
+
+
+def _json_syntax_error(exc: BaseException) -> str | None:
+    """msgspec's message when ``exc`` is (caused by) a JSON syntax error, not a wrong type or value."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, msgspec.DecodeError) and not isinstance(seen, msgspec.ValidationError):
+            return str(seen)
+        if isinstance(seen, SerializationException | HTTPException) and _is_json_syntax(str(seen.detail)):
+            return str(seen.detail)
+        seen = seen.__cause__
+    return None
+
+
+def _cached_body(request: Request[Any, Any, Any]) -> bytes | None:
+    body = ScopeState.from_scope(request.scope).body
+    return body if isinstance(body, bytes) else None
+
+
+def _position(body: bytes | None, offset: int) -> str:
+    if body is None or offset > len(body):
+        return f"at byte {offset}"
+    line = body.count(b"\n", 0, offset) + 1
+    column = offset - (body.rfind(b"\n", 0, offset) + 1) + 1
+    return f"at line {line}, column {column} (byte {offset})"
+
+
+def _malformed_json(request: Request[Any, Any, Any], raw: str) -> Response[Any]:
+    """400 naming the body and where its JSON breaks: ``line 1, column 14 (byte 13)``."""
+    body = _cached_body(request)
+    if raw == _TRUNCATED:
+        where = f" {_position(body, len(body))}," if body is not None else ""
+        message = f"the request body is not valid JSON: it ends{where} before the JSON value is complete"
+    else:
+        problem = raw.removeprefix(_MALFORMED)
+        match = _BYTE.search(problem)
+        if match:
+            problem = f"{problem[: match.start()]} {_position(body, int(match.group(1)))}"
+        message = f"the request body is not valid JSON: {problem}"
+    return json_error(400, message, "body")
+
+
+def _megabytes(limit: int) -> str:
+    if limit % 1_000_000 == 0:
+        return f"{limit // 1_000_000} MB"
+    if limit % 1000 == 0:
+        return f"{limit // 1000} kB"
+    return f"{limit} bytes"
+
+
+def on_too_large(request: Request[Any, Any, Any], exc: RequestEntityTooLarge) -> Response[Any]:
+    """413 naming the limit of this endpoint; where the body is a file (``opt={"body_field": "file"}``),
+    also the file's name as given in ``?filename=``."""
+    handler = request.scope.get("route_handler")
+    http = handler if isinstance(handler, HTTPRouteHandler) else None
+    limit = http.resolve_request_max_body_size() if http is not None else None
+    size = _megabytes(limit) if limit else "the limit"
+    field = str(http.opt.get("body_field", "body")) if http is not None else "body"
+    if field == "file":
+        name = request.query_params.get("filename") or "upload"
+        message = f"{name}: the file is larger than {size}"
+    else:
+        message = f"the request body is larger than {size}"
+    return json_error(413, message, field)
+
+
+def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    syntax = _json_syntax_error(exc)
+    if syntax is not None:
+        return _malformed_json(request, syntax)
     status = exc.status_code
     message = exc.detail if isinstance(exc.detail, str) and exc.detail else _CODES.get(status, "error")
     headers = dict(exc.headers or {})
@@ -90,6 +170,7 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[A
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: on_domain_error,
     ValidationException: on_validation_error,
+    RequestEntityTooLarge: on_too_large,
     HTTPException: on_http_exception,
     Exception: on_unexpected,
 }

@@ -153,8 +153,19 @@ def _remember_iban(session: Session, org_id: str, customer_id: str, iban: str | 
             CustomerBankAccount.iban == iban,
         )
     )
-    if known is None:
-        session.add(CustomerBankAccount(org_id=org_id, customer_id=customer_id, iban=iban))
+    if known is not None:
+        return
+    # Lines are matched without autoflush: an account added for an earlier line of this same
+    # statement is not in the database yet, and adding it twice breaks the unique key.
+    for pending in session.new:
+        if (
+            isinstance(pending, CustomerBankAccount)
+            and pending.org_id == org_id
+            and pending.customer_id == customer_id
+            and pending.iban == iban
+        ):
+            return
+    session.add(CustomerBankAccount(org_id=org_id, customer_id=customer_id, iban=iban))
 
 
 def settle_transaction(

@@ -24,10 +24,10 @@ def parse_statement(data: bytes, filename: str = "<upload>") -> list[Statement]:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"parse_statement wants the file's bytes, not {type(data).__name__}")
     data = bytes(data)
+    if len(data) > MAX_BYTES:  # before anything that copies the data
+        raise StatementError(filename, f"the file is larger than {MAX_BYTES // 1_000_000} MB")
     if not data.strip():
         raise StatementError(filename, "the file is empty")
-    if len(data) > MAX_BYTES:
-        raise StatementError(filename, f"the file is larger than {MAX_BYTES // 1_000_000} MB")
     head = data[:8192].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
         return camt053.parse(data, filename)

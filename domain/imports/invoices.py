@@ -28,6 +28,7 @@ COLUMNS = (
 )  # fmt: skip
 REQUIRED = ("number", "customer_external_ref", "issue_date", "amount")
 MAX_ROWS = 100_000
+MAX_BYTES = 50_000_000  # as for bank statements; 100,000 CSV rows fit in well under half of it
 
 
 class ImportFailed(Exception):
@@ -171,7 +172,9 @@ def _row(where: str, rec: dict[str, str]) -> InvoiceRow:
 
 
 def parse_file(data: bytes, name: str) -> list[InvoiceRow]:
-    """CSV, or UBL 2.1 XML (one Invoice per file), told apart by content."""
+    """CSV, or UBL 2.1 XML (one Invoice per file), told apart by content; at most 50 MB."""
+    if len(data) > MAX_BYTES:
+        raise ImportFailed(name, [f"the file is larger than {MAX_BYTES // 1_000_000} MB; split it"])
     head = data.lstrip()[:200]
     if head.startswith(b"<?xml") or head.startswith(b"<"):
         from domain.imports.ubl import parse_ubl
