@@ -14,6 +14,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.invoices import InvoiceController
 from api.payments import PaymentController
 from api.policies import PolicyController
+from api.providers import ProviderController
 from api.reports import ReportController
 from api.requests import RequestController
 
@@ -36,6 +37,7 @@ def build_router() -> Router:
             ReportController,
             BankController,
             RequestController,
+            ProviderController,
         ],
         dependencies={"auth": Provide(provide_auth, sync_to_thread=True)},
         exception_handlers=EXCEPTION_HANDLERS,

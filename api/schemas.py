@@ -176,6 +176,8 @@ class PaymentRead(Struct):
     unallocated_amount: str
     allocations: list[AllocationRead]
     created_at: dt.datetime
+    provider_payment_id: str | None = None
+    refunded_amount: str = "0.00"
 
     @classmethod
     def of(cls, p: Payment, allocations: list[PaymentAllocation]) -> PaymentRead:
@@ -185,7 +187,8 @@ class PaymentRead(Struct):
             received_on=p.received_on, reference=p.reference,
             unallocated_amount=format_amount(p.unallocated_cents),
             allocations=[AllocationRead(a.invoice_id, format_amount(a.amount_cents)) for a in allocations],
-            created_at=p.created_at,
+            created_at=p.created_at, provider_payment_id=p.provider_payment_id,
+            refunded_amount=format_amount(p.refunded_cents),
         )
 
 
@@ -215,6 +218,13 @@ class StatementTotal(Struct):
     total: str
 
 
+class CreditRead(Struct):
+    """Money received from the customer that settles no invoice (yet): paid twice, paid too much."""
+
+    currency: str
+    amount: str
+
+
 class StatementRead(Struct):
     customer: CustomerRead
     as_of: dt.date
@@ -222,6 +232,7 @@ class StatementRead(Struct):
     totals: list[StatementTotal]
     currency: str | None
     total: str | None
+    credits: list[CreditRead] = msgspec.field(default_factory=list)
 
     @classmethod
     def of(cls, s: Statement) -> StatementRead:
@@ -255,6 +266,7 @@ class StatementRead(Struct):
             totals=totals,
             currency=single.currency if single else None,
             total=single.total if single else ("0.00" if not totals else None),
+            credits=[CreditRead(cur, format_amount(cents)) for cur, cents in sorted(s.credits.items()) if cents],
         )
 
 

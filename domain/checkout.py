@@ -13,11 +13,19 @@ of two concurrent notices exactly one wins. The first time a payment becomes
 ``paid`` it is allocated to the chosen invoices (oldest first; whatever is no
 longer open stays on the payment as unallocated credit), events are recorded
 and one thank-you e-mail is queued in the outbox. Never twice.
+
+``apply_reversals`` is the way back: a refund or a charge-back takes money
+back from a paid payment. What was never allocated goes first; then the
+allocations are undone newest invoice first, the invoices reopen and their
+dunning track resumes where it stood (a step that fell due meanwhile comes on
+the next run). The provider's running totals make it converge the same way:
+only the growth over what was already taken back moves money.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,8 +38,9 @@ from domain.errors import ValidationError
 from domain.events import record
 from domain.gateway import PROVIDERS, Checkout, ProviderStatus
 from domain.invoices import UNSETTLED
-from domain.models import Customer, Invoice, Organisation, OutboxMessage, Payment, utcnow
+from domain.models import Customer, Invoice, Organisation, OutboxMessage, Payment, PaymentAllocation, utcnow
 from domain.payments import open_invoices, settle
+from domain.policies import policy_for, schedule
 
 RANK = {"pending": 0, "failed": 1, "canceled": 1, "expired": 1, "paid": 2}
 
@@ -240,3 +249,78 @@ def fail_start(session: Session, payment: Payment, reason: str) -> None:
     if payment.status == "pending":
         payment.status = "failed"
         record(session, payment.org_id, "payment.failed", payment, provider=payment.provider, reason=reason[:500])
+
+
+def apply_reversals(session: Session, payment: Payment, reversals: Mapping[str, int], as_of: dt.date) -> bool:
+    """Take back what the provider refunded or lost to a charge-back; ``True`` if anything moved.
+
+    ``reversals`` are running totals per provider reference (see ``domain.gateway``). Only a paid
+    payment has anything to take back; the total never exceeds the amount paid."""
+    while payment.status == "paid":
+        known: dict[str, int] = {k: int(v) for k, v in (payment.reversals or {}).items()}
+        merged = dict(known)
+        for ref, cents in reversals.items():
+            if cents > merged.get(ref, 0):
+                merged[ref] = int(cents)
+        total = min(sum(merged.values()), payment.amount_cents)
+        before = payment.refunded_cents
+        if total <= before:
+            return False
+        moved = session.execute(
+            update(Payment)
+            .where(Payment.id == payment.id, Payment.refunded_cents == before)
+            .values(refunded_cents=total, reversals=merged, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            session.refresh(payment)  # another notice took something back meanwhile: look again
+            continue
+        set_committed_value(payment, "refunded_cents", total)
+        set_committed_value(payment, "reversals", merged)
+        reopened = _take_back(session, payment, total - before, as_of)
+        record(
+            session, payment.org_id, "payment.reversed", payment, provider=payment.provider,
+            reversed_cents=total - before, refunded_cents=total,
+            references=sorted(ref for ref in merged if merged[ref] != known.get(ref, 0)),
+            reopened=[{"invoice": inv.number, "amount_cents": cents} for inv, cents in reopened],
+        )  # fmt: skip
+        return True
+    return False
+
+
+def _take_back(session: Session, payment: Payment, cents: int, as_of: dt.date) -> list[tuple[Invoice, int]]:
+    """Undo ``cents`` of ``payment``: its unallocated credit first, then its allocations, newest
+    invoice first, each undone by a negative allocation so the history stays readable."""
+    from_credit = min(cents, payment.unallocated_cents)
+    payment.unallocated_cents -= from_credit
+    cents -= from_credit
+    if cents == 0:
+        return []
+    net: dict[str, int] = {}
+    for alloc in session.scalars(select(PaymentAllocation).where(PaymentAllocation.payment_id == payment.id)):
+        net[alloc.invoice_id] = net.get(alloc.invoice_id, 0) + alloc.amount_cents
+    invoices = session.scalars(
+        select(Invoice)
+        .where(Invoice.id.in_([i for i, c in net.items() if c > 0]))
+        .order_by(Invoice.due_date.desc(), Invoice.issue_date.desc(), Invoice.number.desc())
+        .with_for_update()
+    ).all()
+    reopened: list[tuple[Invoice, int]] = []
+    customer = session.get_one(Customer, payment.customer_id)
+    policy = policy_for(session, customer) if invoices else None
+    for invoice in invoices:
+        if cents == 0:
+            break
+        back = min(cents, net[invoice.id])
+        session.add(PaymentAllocation(org_id=payment.org_id, payment_id=payment.id, invoice_id=invoice.id,
+                                      amount_cents=-back))  # fmt: skip
+        invoice.open_cents += back
+        cents -= back
+        if invoice.status == "paid":
+            invoice.status = "open"
+            invoice.paid_on = None
+            schedule(invoice, policy)
+        record(session, payment.org_id, "invoice.reopened", invoice, payment_id=payment.id, amount_cents=back,
+               as_of=as_of.isoformat())  # fmt: skip
+        reopened.append((invoice, back))
+    return reopened

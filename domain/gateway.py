@@ -6,15 +6,21 @@ request into "something changed for this payment". Everything else (which
 invoices, allocation, e-mails, events) is Settle's own business in
 ``domain.checkout``, so one provider can replace another without touching it.
 
-Implementations live outside ``domain`` (the sandbox in ``portal.sandbox``;
-Stripe and Mollie adapters with their SDKs later) and are looked up by name
-in ``portal.gateways``.
+Implementations live outside ``domain`` (the sandbox in ``portal.sandbox``,
+Mollie in ``portal.gateway_mollie``, Stripe in ``portal.gateway_stripe``) and
+are looked up by name in ``portal.gateways``.
+
+Money can also go back after a payment: a refund, a card charge-back, a
+dispute. Providers report these as running totals per refund or dispute, so
+the contract carries them that way (``reversals``: a provider reference and
+the cents it takes back in total). Totals only grow; a notice that repeats an
+old total, or arrives late, changes nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 if TYPE_CHECKING:
@@ -35,12 +41,23 @@ class Checkout:
 
 
 @dataclass(frozen=True)
+class ProviderState:
+    """What the provider says of one payment now."""
+
+    status: ProviderStatus
+    reversals: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class WebhookNotice:
-    """A provider said something changed. ``status`` is ``None`` when the provider only
-    sends the id (Mollie): the caller then asks ``fetch_status`` before changing anything."""
+    """A provider said something changed. ``status`` is ``None`` when the notice does not
+    say (Mollie sends only the id; a Stripe refund speaks of the charge): the caller then
+    asks ``fetch`` before changing anything. ``reversals`` are refunds and disputes the
+    notice reports, as running totals (see the module docstring)."""
 
     provider_payment_id: str
     status: ProviderStatus | None = None
+    reversals: Mapping[str, int] = field(default_factory=dict)
 
 
 class GatewayError(Exception):
@@ -66,7 +83,7 @@ class Gateway(Protocol):
         webhook_url: str,
     ) -> Checkout: ...
 
-    def fetch_status(self, provider_payment_id: str) -> ProviderStatus: ...
+    def fetch(self, provider_payment_id: str) -> ProviderState: ...
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookNotice: ...
 

@@ -270,6 +270,9 @@ class Payment(Base):
     received_on: Mapped[dt.date | None] = mapped_column()
     unallocated_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Refunds, charge-backs and disputes the provider reported: reference -> cents taken back in
+    # total. ``refunded_cents`` is their sum (at most the amount), moved by compare-and-set.
+    reversals: Mapped[dict[str, Any]] = mapped_column(default=dict)
     reference: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

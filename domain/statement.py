@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.invoices import UNSETTLED
-from domain.models import Customer, Invoice
+from domain.models import Customer, Invoice, Payment
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,9 @@ class Statement:
     as_of: dt.date
     lines: list[StatementLine] = field(default_factory=list)
     totals: dict[str, CurrencyTotal] = field(default_factory=dict)
+    # Money received that settles no invoice, per currency: a payment for invoices that were
+    # meanwhile paid another way, an overpayment. The customer's, never lost.
+    credits: dict[str, int] = field(default_factory=dict)
 
 
 def split_open(invoice: Invoice) -> tuple[int, int]:
@@ -86,4 +89,20 @@ def build(session: Session, customer: Customer, as_of: dt.date) -> Statement:
             total.costs_cents += min(inv.costs_cents, rest)
             total.interest_cents += rest - min(inv.costs_cents, rest)
         total.total_cents += inv.open_cents
+    statement.credits = credits(session, customer)
     return statement
+
+
+def credits(session: Session, customer: Customer) -> dict[str, int]:
+    """The customer's unallocated credit per currency (see ``Statement.credits``)."""
+    rows = session.execute(
+        select(Payment.currency, func.sum(Payment.unallocated_cents))
+        .where(
+            Payment.org_id == customer.org_id,
+            Payment.customer_id == customer.id,
+            Payment.status == "paid",
+            Payment.unallocated_cents > 0,
+        )
+        .group_by(Payment.currency)
+    )
+    return {currency: int(cents) for currency, cents in rows}

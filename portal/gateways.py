@@ -1,22 +1,51 @@
 """Which payment providers an organisation can take money through, by name.
 
 Each entry makes a ``domain.gateway.Gateway`` for one organisation, or ``None``
-when that provider is not available to it (not configured, or, for the
-sandbox, ``SETTLE_SANDBOX_PAYMENTS`` off). Stripe and Mollie register here
-with their adapters; nothing else changes.
+when that provider is not available to it: Mollie and Stripe when the
+organisation has stored enabled credentials for them (``settle org
+set-provider`` or ``PUT /api/v1/providers/{provider}``), the sandbox when
+``SETTLE_SANDBOX_PAYMENTS`` is on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.gateway import Gateway
-from domain.models import Organisation
+from domain.models import Organisation, ProviderAccount
 from settle.settings import Settings
 
 Factory = Callable[[Session, Settings, Organisation], Gateway | None]
+
+
+def account(session: Session, org: Organisation, provider: str) -> ProviderAccount | None:
+    """The organisation's credentials at ``provider``, if it has any. A provider switched off is
+    no longer offered (``available``) but still answers for the payments already under way."""
+    found = session.scalar(
+        select(ProviderAccount).where(ProviderAccount.org_id == org.id, ProviderAccount.provider == provider)
+    )
+    return found if found is not None and found.api_key else None
+
+
+def _mollie(session: Session, settings: Settings, org: Organisation) -> Gateway | None:
+    from portal.gateway_mollie import MollieGateway
+
+    acc = account(session, org, "mollie")
+    if acc is None or not acc.api_key:
+        return None
+    return MollieGateway(acc.api_key, acc.methods, settings.mollie_api_base)
+
+
+def _stripe(session: Session, settings: Settings, org: Organisation) -> Gateway | None:
+    from portal.gateway_stripe import StripeGateway
+
+    acc = account(session, org, "stripe")
+    if acc is None or not acc.api_key:
+        return None
+    return StripeGateway(acc.api_key, acc.webhook_secret, acc.methods, settings.stripe_api_base)
 
 
 def _sandbox(session: Session, settings: Settings, org: Organisation) -> Gateway | None:
@@ -25,12 +54,8 @@ def _sandbox(session: Session, settings: Settings, org: Organisation) -> Gateway
     return SandboxGateway(session, org.id, settings.base_url) if settings.sandbox_payments else None
 
 
-# In the order the portal offers them. Mollie and Stripe come before the sandbox when they arrive.
-FACTORIES: dict[str, Factory] = {"sandbox": _sandbox}
-
-
-def register(name: str, factory: Factory) -> None:
-    FACTORIES[name] = factory
+# In the order the portal offers them.
+FACTORIES: dict[str, Factory] = {"mollie": _mollie, "stripe": _stripe, "sandbox": _sandbox}
 
 
 def gateway(session: Session, settings: Settings, org: Organisation, name: str) -> Gateway | None:
@@ -39,4 +64,15 @@ def gateway(session: Session, settings: Settings, org: Organisation, name: str) 
 
 
 def available(session: Session, settings: Settings, org: Organisation) -> list[str]:
-    return [name for name in FACTORIES if gateway(session, settings, org, name) is not None]
+    """The providers the portal offers this organisation's debtors, without building any client."""
+    configured = set(
+        session.scalars(
+            select(ProviderAccount.provider).where(
+                ProviderAccount.org_id == org.id, ProviderAccount.enabled.is_(True),
+                ProviderAccount.api_key.is_not(None),
+            )
+        )
+    )  # fmt: skip
+    if settings.sandbox_payments:
+        configured.add("sandbox")
+    return [name for name in FACTORIES if name in configured]

@@ -18,10 +18,12 @@ from portal.errors import html_for_portal
 from portal.links import LinkController
 from portal.mailbox import MailboxController
 from portal.security import portal_headers
+from portal.webhooks import WebhookController
 from settle.db import make_sessionmaker
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 MAX_FORM = 64 * 1024
+MAX_WEBHOOK = 1024 * 1024
 
 __all__ = ["html_for_portal", "portal_headers", "route_handlers"]
 
@@ -48,5 +50,12 @@ def route_handlers() -> list[Any]:
         request_max_body_size=MAX_FORM,
         include_in_schema=False,
     )
+    hooks = Router(
+        path="/",
+        route_handlers=[WebhookController],
+        dependencies={"wdb": Provide(provide_writer)},
+        request_max_body_size=MAX_WEBHOOK,
+        include_in_schema=False,
+    )
     static = create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False)
-    return [pages, static]
+    return [pages, hooks, static]

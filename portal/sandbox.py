@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.events import record
-from domain.gateway import Checkout, ProviderStatus, WebhookNotice, WebhookRejected, as_status
+from domain.gateway import Checkout, ProviderState, ProviderStatus, WebhookNotice, WebhookRejected, as_status
 from domain.models import Event, Organisation, Payment
 from portal import pages
 from portal.callbacks import on_notice
@@ -68,6 +68,9 @@ class SandboxGateway:
         payment = self._payment(provider_payment_id)
         outcome = self._event(payment, "sandbox.outcome") if payment is not None else None
         return as_status(str(outcome.data["status"])) if outcome is not None else "pending"
+
+    def fetch(self, provider_payment_id: str) -> ProviderState:
+        return ProviderState(self.fetch_status(provider_payment_id))
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookNotice:
         ids = parse_qs(body.decode("utf-8", "replace")).get("id") or []

@@ -131,16 +131,24 @@ def org_create(name: str, slug: str | None) -> None:
 @click.argument("provider", type=click.Choice(["mollie", "stripe"]))
 @click.option("--api-key", required=True, help="Mollie API key or Stripe secret key.")
 @click.option("--webhook-secret", default=None, help="Stripe webhook signing secret (whsec_…).")
-def org_set_provider(slug: str, provider: str, api_key: str, webhook_secret: str | None) -> None:
+@click.option("--method", "methods", multiple=True,
+              help="A payment method to offer (repeatable), e.g. ideal, bancontact, creditcard (Mollie) or card.")
+@click.option("--disable", is_flag=True, help="Stop offering this provider (payments under way still complete).")
+def org_set_provider(slug: str, provider: str, api_key: str, webhook_secret: str | None, methods: tuple[str, ...],
+                     disable: bool) -> None:  # fmt: skip
     """Store an organisation's payment-provider credentials (never printed back)."""
     from domain import providers
 
     if provider == "stripe" and not webhook_secret:
         fail("--webhook-secret is required for stripe (the whsec_… secret of the webhook endpoint)")
-    with session_scope(load_settings()) as session:
+    settings = load_settings()
+    with session_scope(settings) as session:
         organisation = organisations.by_slug(session, slug)
-        providers.set_credentials(session, organisation.id, provider, api_key, webhook_secret)
-        click.echo(f"{provider} enabled for {organisation.slug}")
+        account = providers.set_credentials(session, organisation.id, provider, api_key, webhook_secret,
+                                            methods=list(methods) or None, enabled=not disable)  # fmt: skip
+        state = "enabled" if account.enabled else "set up but switched off"
+        click.echo(f"{provider} {state} for {organisation.slug} ({', '.join(account.methods)})")
+        click.echo(f"webhook URL: {settings.base_url}/webhooks/{provider}/{organisation.slug}")
 
 
 @main.group()

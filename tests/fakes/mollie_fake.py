@@ -10,6 +10,7 @@ import datetime as dt
 import secrets
 import threading
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -34,6 +35,20 @@ class FakeMollie:
             p["status"] = status
             if status == "paid":
                 p["paidAt"] = dt.datetime.now(dt.UTC).isoformat()
+
+    def refund(self, payment_id: str, cents: int) -> None:
+        """A refund (of part) of a paid payment: Mollie keeps the running total and calls the webhook."""
+        self._add(payment_id, "amountRefunded", cents)
+
+    def charge_back(self, payment_id: str, cents: int) -> None:
+        self._add(payment_id, "amountChargedBack", cents)
+
+    def _add(self, payment_id: str, key: str, cents: int) -> None:
+        with self.lock:
+            p = self.payments[payment_id]
+            before = int(Decimal(p.get(key, {}).get("value", "0")) * 100)
+            total = before + cents
+            p[key] = {"currency": p["amount"]["currency"], "value": f"{total // 100}.{total % 100:02d}"}
 
     def call_webhook(self, payment_id: str) -> int:
         p = self.payments[payment_id]

@@ -147,6 +147,16 @@ class FakeStripe:
                 fake.sessions[sid] = session
             return Response(session)
 
+        @get("/v1/checkout/sessions")
+        async def list_sessions(request: Request[Any, Any, Any]) -> Response[Any]:
+            if not authorised(request):
+                return error(401, "Invalid API Key provided")
+            intent = request.query_params.get("payment_intent")
+            found = [s for s in fake.sessions.values() if intent is None or s.get("payment_intent") == intent]
+            limit = int(request.query_params.get("limit", 10))
+            return Response({"object": "list", "url": "/v1/checkout/sessions", "has_more": len(found) > limit,
+                             "data": found[:limit]})
+
         @get("/v1/checkout/sessions/{sid:str}")
         async def get_session(request: Request[Any, Any, Any], sid: str) -> Response[Any]:
             if not authorised(request):
@@ -172,4 +182,4 @@ class FakeStripe:
                 return Redirect(s["success_url"].replace("{CHECKOUT_SESSION_ID}", sid))
             return Redirect(s["cancel_url"].replace("{CHECKOUT_SESSION_ID}", sid))
 
-        return Litestar([create_session, get_session, hosted, hosted_submit], debug=False)
+        return Litestar([create_session, list_sessions, get_session, hosted, hosted_submit], debug=False)

@@ -157,3 +157,12 @@ def outbox(db: Session, kind: str) -> list[OutboxMessage]:
 def fresh(db: Session, invoice: Invoice) -> Invoice:
     reread(db)
     return db.get_one(Invoice, invoice.id)
+
+
+def api_key(db: Session, org: Organisation, scopes: list[str] | None = None) -> str:
+    """A fresh back-office key of ``org``."""
+    from domain import apikeys
+
+    issued = apikeys.issue(db, org.id, scopes)
+    db.commit()
+    return issued.key

@@ -58,6 +58,8 @@ def _api_routes_with_ids(app: Litestar) -> set[tuple[str, str]]:
         path = route.path
         if not path.startswith("/api/v1/") or "{" not in path or "{path" in path:
             continue
+        if path.startswith("/api/v1/providers/"):  # a provider's name, not an id: always the caller's own
+            continue
         short = re.sub(r"\{(\w+):\w+\}", r"{\1}", path[len("/api/v1"):])
         for method in getattr(route, "methods", set()):
             if method not in ("HEAD", "OPTIONS"):
