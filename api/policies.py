@@ -19,7 +19,7 @@ from domain.errors import NotFound, ValidationError
 from domain.events import record
 from domain.models import Customer, Policy
 from domain.money import MoneyError, format_amount, parse_amount
-from domain.policies import StepSpec, replace_steps, validate_applies_to
+from domain.policies import StepSpec, replace_steps, reschedule_open, validate_applies_to
 
 
 class StepIn(Struct):
@@ -115,11 +115,16 @@ def _apply(db: Session, auth: Auth, policy: Policy, data: PolicyIn) -> None:
             except NotFound:
                 raise ValidationError(f"no customer {cid!r}", f"customer_ids[{i}]") from None
         db.flush()
-        db.execute(update(Customer).where(Customer.org_id == auth.org_id, Customer.policy_id == policy.id,
-                                          Customer.id.not_in(data.customer_ids)).values(policy_id=None))
+        released = set(db.scalars(select(Customer.id).where(
+            Customer.org_id == auth.org_id, Customer.policy_id == policy.id, Customer.id.not_in(data.customer_ids))))
+        db.execute(update(Customer).where(Customer.id.in_(released)).values(policy_id=None))
         if data.customer_ids:
             db.execute(update(Customer).where(Customer.org_id == auth.org_id, Customer.id.in_(data.customer_ids))
                        .values(policy_id=policy.id))
+        db.expire_all()
+        # Customers put on or taken off the policy walk their new policy's days from now on.
+        for customer in db.scalars(select(Customer).where(Customer.id.in_(released | set(data.customer_ids)))):
+            reschedule_open(db, customer)
 
 
 def _get(db: Session, org_id: str, policy_id: str) -> Policy:

@@ -337,3 +337,23 @@ def test_the_hand_over_stores_its_letter_opens_a_task_and_puts_the_invoice_in_co
     assert box.ids() == seen
     assert h.count(db, Task, Task.kind == "collection_handover") == 1
     assert h.count(db, Document, Document.customer_id == c.id) == 2
+
+
+def test_a_policy_created_for_named_customers_takes_effect_for_their_open_invoices_at_once(
+    db: Session, engine: Engine, settings: Settings, api: Api, tenant: Tenant
+) -> None:
+    o = db.get_one(Organisation, tenant.org_id)
+    c = h.customer(db, o.id, "Snel BV", "snel@example.com")
+    inv = h.invoice(db, o, c, "F-NAMED", D0)  # on the default policy: first looked at on day 7
+    db.commit()
+
+    fast = _policy(api, name="Snel", steps=[{"kind": "reminder", "days_after_due": 3}], customer_ids=[c.id])
+
+    assert api.get(f"/invoices/{inv.id}").json()["dunning"]["next_action_on"] == (D0 + 3 * DAY).isoformat()
+    arrived = _daily(engine, settings, db, D0 + DAY, D0 + 4 * DAY)
+    assert arrived == {"snel@example.com": [(3, "Herinnering: 1 openstaande factuur van Acme Groothandel")]}
+    r = api.put(f"/policies/{fast['id']}", json={"name": "Snel", "customer_ids": [],
+                                                 "steps": [{"kind": "reminder", "days_after_due": 3}]})
+    assert r.status_code == 200, r.text
+    # Taken off the policy: back on the default, whose next step (statement reminder) is day 14.
+    assert api.get(f"/invoices/{inv.id}").json()["dunning"]["next_action_on"] == (D0 + 14 * DAY).isoformat()
