@@ -85,6 +85,11 @@ class Gateway(Protocol):
 
     def fetch(self, provider_payment_id: str) -> ProviderState: ...
 
+    def cancel(self, provider_payment_id: str) -> ProviderState:
+        """The payer came back having cancelled: close the checkout if the provider leaves it open
+        (a Stripe session would stay payable for its hour), and say where the payment stands."""
+        ...
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookNotice: ...
 
 

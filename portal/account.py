@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from domain import checkout, debtor_requests
 from domain.errors import ValidationError
-from domain.gateway import GatewayError, WebhookNotice
+from domain.gateway import GatewayError, ProviderState
 from domain.models import DebtorRequest, Payment
 from portal import gateways, pages
-from portal.callbacks import on_notice
+from portal.callbacks import register
 from portal.delivery import deliver_soon
 from portal.errors import PageNotFound
 from portal.i18n import Translator
@@ -129,25 +129,31 @@ class AccountController(Controller):
         return Redirect(found.checkout_url, status_code=303)
 
     @get("/payments/{payment_id:str}", sync_to_thread=True)
-    def payment(self, request: Request[Any, Any, Any], db: Session, settings: Settings,
+    def payment(self, request: Request[Any, Any, Any], db: Session, wdb: Session, settings: Settings,
                 payment_id: str) -> Response[Any]:  # fmt: skip
-        """Where the provider sends the payer back: the status, refreshed with htmx until it is final."""
+        """Where the provider sends the payer back: the status, refreshed with htmx until it is final.
+
+        While the payment is pending it asks the provider rather than wait for the webhook. A payer
+        who cancelled at the provider (``?cancelled=1``) has the checkout closed there, so the page
+        can say so at once instead of waiting for a checkout that will never be paid."""
         visitor = visit(request, db, settings)
         found = db.get(Payment, payment_id)
         if found is None or found.org_id != visitor.org.id or found.customer_id != visitor.customer.id:
             raise PageNotFound()
         task = None
-        if found.status == "pending" and found.provider and found.provider_payment_id:
-            gateway = gateways.gateway(db, settings, visitor.org, found.provider)
-            if gateway is not None:  # do not wait for the webhook: ask the provider
-                try:
-                    _, changed = on_notice(db, settings, gateway, visitor.org.id,
-                                           WebhookNotice(found.provider_payment_id), pages.today())  # fmt: skip
-                except GatewayError:
-                    changed = False
-                db.commit()
-                if changed:
+        gateway = gateways.gateway(db, settings, visitor.org, found.provider) if found.provider else None
+        if found.status == "pending" and gateway is not None and found.provider_payment_id:
+            db.rollback()  # no snapshot held while the provider is on the line
+            ask = gateway.cancel if request.query_params.get("cancelled") == "1" else gateway.fetch
+            try:
+                state: ProviderState | None = ask(found.provider_payment_id)
+            except GatewayError:
+                state = None
+            if state is not None and (state.status != "pending" or state.reversals):
+                found = wdb.get_one(Payment, found.id)
+                if register(wdb, settings, found, state, pages.today()):
                     task = deliver_soon(request.app.state.engine, settings, visitor.org.id)
+                wdb.commit()
         template = "portal/_payment_status.html.j2" if is_htmx(request) else "portal/payment.html.j2"
         response = page(settings, visitor, template, payment=found)
         response.background = task

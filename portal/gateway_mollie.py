@@ -84,6 +84,9 @@ class MollieGateway:
         }
         return ProviderState(status, {ref: cents for ref, cents in reversals.items() if cents > 0})
 
+    def cancel(self, provider_payment_id: str) -> ProviderState:
+        return self.fetch(provider_payment_id)  # a cancel on the checkout page is final already
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookNotice:
         ids = parse_qs(body.decode("utf-8", "replace")).get("id") or []
         if len(ids) != 1 or not PAYMENT_ID.fullmatch(ids[0]):

@@ -66,7 +66,7 @@ class StripeGateway:
             "metadata": link,
             "payment_intent_data": {"metadata": link, "description": (description or payment.id)[:250]},
             "success_url": return_url,
-            "cancel_url": return_url,
+            "cancel_url": f"{return_url}?cancelled=1",
             "expires_at": int(time.time()) + CHECKOUT_TTL_S,
         }  # fmt: skip
         if methods:
@@ -88,6 +88,17 @@ class StripeGateway:
         except stripe.StripeError as exc:
             raise GatewayError(f"Stripe did not answer for {provider_payment_id}: {exc}") from exc
         return ProviderState(_session_status(session.to_dict()))
+
+    def cancel(self, provider_payment_id: str) -> ProviderState:
+        """Expire the session, so that it can no longer be paid, and call the payment cancelled; if
+        it was paid or expired meanwhile, Stripe refuses and the session's own state is the answer."""
+        try:
+            self.client.v1.checkout.sessions.expire(provider_payment_id)
+        except stripe.InvalidRequestError:
+            return self.fetch(provider_payment_id)
+        except stripe.StripeError as exc:
+            raise GatewayError(f"Stripe did not answer for {provider_payment_id}: {exc}") from exc
+        return ProviderState("canceled")  # closed unpaid because the payer said so
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookNotice:
         if not self.webhook_secret:

@@ -72,6 +72,9 @@ class SandboxGateway:
     def fetch(self, provider_payment_id: str) -> ProviderState:
         return ProviderState(self.fetch_status(provider_payment_id))
 
+    def cancel(self, provider_payment_id: str) -> ProviderState:
+        return self.fetch(provider_payment_id)  # a cancel on the checkout page is final already
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookNotice:
         ids = parse_qs(body.decode("utf-8", "replace")).get("id") or []
         if len(ids) != 1 or not ids[0].startswith("sbx_"):

@@ -165,6 +165,19 @@ class FakeStripe:
                 return error(404, f"No such checkout.session: '{sid}'")
             return Response(fake.sessions[sid])
 
+        @post("/v1/checkout/sessions/{sid:str}/expire", status_code=200)
+        async def expire_session(request: Request[Any, Any, Any], sid: str) -> Response[Any]:
+            if not authorised(request):
+                return error(401, "Invalid API Key provided")
+            if sid not in fake.sessions:
+                return error(404, f"No such checkout.session: '{sid}'")
+            with fake.lock:
+                s = fake.sessions[sid]
+                if s["status"] != "open":
+                    return error(400, "Only Checkout Sessions with a status in ['open'] can be expired.")
+                s["status"] = "expired"
+            return Response(s)
+
         @get("/pay/{sid:str}", media_type="text/html")
         async def hosted(sid: str) -> str:
             s = fake.sessions[sid]
@@ -182,4 +195,5 @@ class FakeStripe:
                 return Redirect(s["success_url"].replace("{CHECKOUT_SESSION_ID}", sid))
             return Redirect(s["cancel_url"].replace("{CHECKOUT_SESSION_ID}", sid))
 
-        return Litestar([create_session, list_sessions, get_session, hosted, hosted_submit], debug=False)
+        return Litestar([create_session, list_sessions, get_session, expire_session, hosted, hosted_submit],
+                       debug=False)

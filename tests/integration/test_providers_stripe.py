@@ -27,7 +27,8 @@ def test_a_stripe_checkout_session_is_for_the_exact_open_amount_and_expires(
     assert (session["mode"], session["amount_total"], session["currency"]) == ("payment", 123_456, "eur")
     assert session["client_reference_id"] == payment.id
     assert session["metadata"] == {"settle_payment_id": payment.id, "settle_org_id": w.org.id}
-    assert session["success_url"] == session["cancel_url"] == f"http://settle.test/portal/payments/{payment.id}"
+    assert session["success_url"] == f"http://settle.test/portal/payments/{payment.id}"
+    assert session["cancel_url"] == f"http://settle.test/portal/payments/{payment.id}?cancelled=1"
     assert 30 * 60 <= session["expires_at"] - time.time() <= 24 * 3600
     assert session["payment_method_types"] == ["card", "ideal", "bancontact"]
 
@@ -176,3 +177,35 @@ def test_events_settle_does_not_act_on_are_acknowledged(
     event = stripe_fake.event("customer.created", {"id": "cus_1", "object": "customer"})
     r = ph.stripe_webhook(pay_client, w.org, event, stripe_fake.webhook_secret)
     assert r.status_code == 200 and r.json()["known"] is False
+
+
+def test_a_payer_who_cancels_at_stripe_sees_at_once_that_nothing_was_paid(
+    pay_client: Any, db: Session, pay_settings: Settings, stripe_fake: FakeStripe
+) -> None:
+    w = h.world(db)
+    ph.enable_stripe(db, w.org, stripe_fake)
+    payment, _ = ph.start(pay_client, db, pay_settings, w, "stripe")
+    sid = str(payment.provider_payment_id)
+    waiting = pay_client.get(f"/portal/payments/{payment.id}")  # back without cancelling: still open
+    assert 'data-status="pending"' in waiting.text and stripe_fake.sessions[sid]["status"] == "open"
+
+    back = pay_client.get(stripe_fake.sessions[sid]["cancel_url"].replace("http://settle.test", ""))
+
+    assert 'data-status="canceled"' in back.text and "De betaling is geannuleerd" in back.text
+    assert "hx-trigger" not in back.text and stripe_fake.sessions[sid]["status"] == "expired"  # it can no longer be paid by mistake
+    assert [h.fresh(db, inv).status for inv in w.invoices] == ["open", "open"]
+
+
+def test_cancelling_after_paying_in_another_tab_keeps_the_payment(
+    pay_client: Any, db: Session, pay_settings: Settings, stripe_fake: FakeStripe
+) -> None:
+    w = h.world(db)
+    ph.enable_stripe(db, w.org, stripe_fake)
+    payment, _ = ph.start(pay_client, db, pay_settings, w, "stripe")
+    sid = str(payment.provider_payment_id)
+    stripe_fake.complete(sid)  # paid; the webhook has not come yet
+
+    back = pay_client.get(f"/portal/payments/{payment.id}?cancelled=1")
+
+    assert 'data-status="paid"' in back.text
+    assert [h.fresh(db, inv).status for inv in w.invoices] == ["paid", "paid"]
