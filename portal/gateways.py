@@ -76,3 +76,11 @@ def available(session: Session, settings: Settings, org: Organisation) -> list[s
     if settings.sandbox_payments:
         configured.add("sandbox")
     return [name for name in FACTORIES if name in configured]
+
+
+def methods(session: Session, org: Organisation) -> dict[str, list[str]]:
+    """The payment methods each of the organisation's providers offers, as it configured them."""
+    rows = session.execute(
+        select(ProviderAccount.provider, ProviderAccount.methods).where(ProviderAccount.org_id == org.id)
+    )
+    return {provider: list(chosen or []) for provider, chosen in rows}

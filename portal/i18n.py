@@ -169,6 +169,29 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 
 
+# How a debtor knows a payment method; a method not listed here shows its provider's name for it.
+METHOD_NAMES: dict[str, tuple[str, str]] = {
+    "ideal": ("iDEAL", "iDEAL"), "bancontact": ("Bancontact", "Bancontact"),
+    "creditcard": ("creditcard", "credit card"), "card": ("kaart", "card"),
+    "applepay": ("Apple Pay", "Apple Pay"), "paypal": ("PayPal", "PayPal"),
+    "banktransfer": ("overboeking", "bank transfer"), "sepa_debit": ("SEPA-incasso", "SEPA Direct Debit"),
+    "belfius": ("Belfius", "Belfius"), "kbc": ("KBC/CBC", "KBC/CBC"), "eps": ("EPS", "EPS"),
+    "klarna": ("Klarna", "Klarna"), "przelewy24": ("Przelewy24", "Przelewy24"), "p24": ("Przelewy24", "Przelewy24"),
+    "sofort": ("SOFORT", "SOFORT"), "giropay": ("giropay", "giropay"), "trustly": ("Trustly", "Trustly"),
+    "twint": ("TWINT", "TWINT"), "link": ("Link", "Link"), "revolut_pay": ("Revolut Pay", "Revolut Pay"),
+    "in3": ("in3", "in3"), "billie": ("Billie", "Billie"), "riverty": ("Riverty", "Riverty"),
+}  # fmt: skip
+
+
+def methods_label(methods: list[str], lang: str) -> str:
+    """``iDEAL, Bancontact of creditcard``: the methods a provider offers, as a debtor reads them."""
+    index = 0 if lang == "nl" else 1
+    names = [METHOD_NAMES[m][index] if m in METHOD_NAMES else m for m in methods]
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {('of', 'or')[index]} {names[-1]}"
+
+
 class Translator:
     def __init__(self, lang: str) -> None:
         self.lang = lang if lang in LANGS else "nl"
@@ -177,6 +200,9 @@ class Translator:
     def __call__(self, key: str, **values: Any) -> str:
         text = STRINGS[key][self._i]
         return text.format(**values) if values else text
+
+    def methods(self, methods: list[str]) -> str:
+        return methods_label(methods, self.lang)
 
 
 def pick(*candidates: str | None) -> str:

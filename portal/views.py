@@ -82,6 +82,7 @@ def statement_context(
         "requests": requests,
         "numbers": numbers,
         "providers": gateways.available(db, settings, org),
+        "provider_methods": gateways.methods(db, org),
         "form": form or RespondForm(),
         "sent": sent,
         "pay_error": pay_error,

@@ -190,3 +190,24 @@ def test_when_mollie_cannot_be_reached_the_debtor_is_told_and_nothing_is_pending
         assert r.status_code == 502 and "niet bereikbaar" in r.text
     [payment] = h.payments(db, w.customer)
     assert payment.status == "failed" and payment.provider_payment_id is None
+
+
+def test_collection_costs_and_interest_charged_by_the_engine_are_part_of_what_is_paid(
+    pay_client: Any, db: Session, pay_settings: Settings, mollie_fake: FakeMollie
+) -> None:
+    w = h.world(db, lines=(("F-1", 40, 100_000),))
+    inv = db.get_one(Invoice, w.invoices[0].id)
+    inv.costs_cents, inv.interest_cents = 15_000, 945  # as a formal notice charges them
+    inv.open_cents += 15_000 + 945
+    db.commit()
+    ph.enable_mollie(db, w.org, mollie_fake)
+    page = h.sign_in(pay_client, db, pay_settings, w.customer)
+    assert "€ 1.159,45" in page
+
+    payment, _ = ph.start(pay_client, db, pay_settings, w, "mollie")
+    assert payment.provider_payment_id is not None
+    assert mollie_fake.payments[payment.provider_payment_id]["amount"] == {"currency": "EUR", "value": "1159.45"}
+    mollie_fake.set_status(payment.provider_payment_id, "paid")
+    ph.mollie_webhook(pay_client, w.org, payment.provider_payment_id)
+    paid = h.fresh(db, inv)
+    assert (paid.status, paid.open_cents, paid.costs_cents, paid.interest_cents) == ("paid", 0, 15_000, 945)

@@ -83,9 +83,14 @@ def test_the_portal_offers_what_is_enabled_and_stops_offering_what_is_switched_o
     ph.enable_stripe(db, w.org, stripe_fake)
     page = pay_client.get("/portal").text
     assert '<option value="mollie">iDEAL, Bancontact of creditcard</option>' in page
-    assert '<option value="stripe">' in page and '<option value="sandbox">' not in page
+    assert '<option value="stripe">kaart, iDEAL of Bancontact</option>' in page
+    assert '<option value="sandbox">' not in page
 
     api = Api(pay_client, Tenant(w.org.id, w.org.slug, h.api_key(db, w.org)))
+    assert api.put("/providers/mollie", json={"methods": ["ideal", "bancontact"]}).status_code == 200
+    assert '<option value="mollie">iDEAL of Bancontact</option>' in pay_client.get("/portal").text
+    assert '<option value="mollie">iDEAL or Bancontact</option>' in pay_client.get("/portal?lang=en").text
+    pay_client.get("/portal?lang=nl")
     assert api.client.delete("/api/v1/providers/stripe", headers=api.tenant.headers).json()["enabled"] is False
     page = pay_client.get("/portal").text
     assert '<option value="stripe">' not in page and 'name="provider" value="mollie"' in page
