@@ -8,35 +8,51 @@ mailbox's e-mail view) keeps it; ``Cache-Control: no-store`` is always forced.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Litestar, Request
 from litestar.types import Message, Scope
 
 from portal.errors import RateLimited, is_portal_path
 
-# Real providers' hosted checkouts (added with their gateways) must be allowed as form
-# targets: Chrome applies form-action to the redirect that follows a form post.
-CHECKOUT_ORIGINS: list[str] = []
+# The providers' hosted checkouts must be allowed as form targets: browsers apply form-action
+# to the redirect that follows a form post, and ``POST /portal/pay`` answers with one.
+PROVIDER_CHECKOUTS = ("https://www.mollie.com", "https://checkout.stripe.com")
 
 
-def content_security_policy() -> str:
-    form_action = " ".join(["'self'", *CHECKOUT_ORIGINS])
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@functools.lru_cache(maxsize=16)
+def checkout_origins(mollie_api_base: str | None, stripe_api_base: str | None) -> tuple[str, ...]:
+    """Where ``/portal/pay`` may send the payer: the real checkouts, and the hosts that stand in
+    for the providers when their API base is pointed elsewhere (their checkout pages live there)."""
+    overrides = [_origin(u) for u in (mollie_api_base, stripe_api_base) if u]
+    return tuple(dict.fromkeys([*PROVIDER_CHECKOUTS, *overrides]))
+
+
+@functools.lru_cache(maxsize=16)
+def content_security_policy(checkouts: tuple[str, ...] = PROVIDER_CHECKOUTS) -> str:
+    form_action = " ".join(["'self'", *checkouts])
     return (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
         f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
     )
 
 
-def _headers() -> dict[bytes, bytes]:
+def _headers(checkouts: tuple[str, ...]) -> dict[bytes, bytes]:
     return {
         b"cache-control": b"no-store",
         b"referrer-policy": b"no-referrer",
-        b"content-security-policy": content_security_policy().encode(),
+        b"content-security-policy": content_security_policy(checkouts).encode(),
         b"x-content-type-options": b"nosniff",
         b"x-frame-options": b"DENY",
         b"cross-origin-opener-policy": b"same-origin",
@@ -57,7 +73,14 @@ async def portal_headers(message: Message, scope: Scope) -> None:
         return
     if not is_portal_path(path):
         return
-    wanted = _headers()
+    app = scope.get("app")
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    checkouts = (
+        checkout_origins(settings.mollie_api_base, settings.stripe_api_base)
+        if settings is not None
+        else PROVIDER_CHECKOUTS
+    )
+    wanted = _headers(checkouts)
     kept = []
     for name, value in message.get("headers", []):
         low = bytes(name).lower()

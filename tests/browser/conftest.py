@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,9 +40,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def live(engine: Engine, settings: Settings, db: Session, tmp_path: Path) -> Iterator[Live]:
-    """The whole app on 127.0.0.1, its links pointing at itself; stopped with ``should_exit``."""
+def screenshot(page: Any, live: Live, name: str) -> Path:
+    """A full-page screenshot in the test's folder, copied to test-output/browser for people to look at."""
+    path = live.output / name
+    page.screenshot(path=str(path), full_page=True)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, OUTPUT / name)
+    return path
+
+
+@contextmanager
+def serve_live(engine: Engine, settings: Settings, output: Path) -> Iterator[Live]:
+    """The whole app on a free loopback port, its links pointing at itself; stopped with ``should_exit``."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     served = dataclasses.replace(settings, base_url=url)
@@ -54,10 +65,16 @@ def live(engine: Engine, settings: Settings, db: Session, tmp_path: Path) -> Ite
             raise RuntimeError("the live server did not start")
         thread.join(0.01)
     try:
-        yield Live(url, served, tmp_path)
+        yield Live(url, served, output)
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+@pytest.fixture
+def live(engine: Engine, settings: Settings, db: Session, tmp_path: Path) -> Iterator[Live]:
+    with serve_live(engine, settings, tmp_path) as served:
+        yield served
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,7 @@ the sandbox, a dispute with htmx (and without JavaScript), on a desktop and at 3
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from domain.models import Customer, Invoice
 from settle import scheduler
-from tests.browser.conftest import OUTPUT, Live
+from tests.browser.conftest import Live, screenshot
 from tests.integration import portal_helpers as h
 
 pytestmark = pytest.mark.browser
@@ -32,14 +30,6 @@ def _link_from_delivered_mail(engine: Engine, db: Session, live: Live) -> str:
     found = re.search(re.escape(live.url) + r"/p/[A-Za-z0-9_.\-]+", h.body(mail))
     assert found, "no portal link in the reminder"
     return found.group(0)
-
-
-def _screenshot(page: Page, live: Live, name: str) -> Path:
-    path = live.output / name
-    page.screenshot(path=str(path), full_page=True)
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, OUTPUT / name)  # kept for people, next to the other test output
-    return path
 
 
 @pytest.fixture
@@ -62,7 +52,7 @@ def test_from_an_e_mail_link_to_a_paid_statement(
     expect(page.get_by_role("heading", level=1)).to_have_text("Uw rekeningoverzicht")
     expect(page.locator('[data-total="EUR"]')).to_have_text("€ 1.284,56")
     expect(page.locator("#invoices")).to_contain_text("F-1")
-    assert _screenshot(page, live, "statement.png").stat().st_size > 10_000
+    assert screenshot(page, live, "statement.png").stat().st_size > 10_000
     page.get_by_role("button", name="Betaal alles: € 1.284,56").click()
     expect(page).to_have_url(re.compile(r"/sandbox/checkout/sbx_"))
     expect(page.locator(".facts")).to_contain_text("€ 1.284,56")
@@ -151,7 +141,7 @@ def test_at_360_px_the_statement_fits_and_works_from_the_keyboard(
         pay_all = page.get_by_role("button", name="Betaal alles: € 1.284,56")
         box = pay_all.bounding_box()
         assert box is not None and box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= 360
-        _screenshot(page, live, "statement-360.png")
+        screenshot(page, live, "statement-360.png")
         _dispute(page, keyboard=True)
         expect(page.locator("#confirmation")).to_contain_text("wij hebben uw verzoek ontvangen")
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

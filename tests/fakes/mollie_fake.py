@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
+import anyio.to_thread
 import httpx
 from litestar import Litestar, Request, Response, get, post
 from litestar.response import Redirect
@@ -116,7 +117,9 @@ class FakeMollie:
             status = dict(parse_qsl((await request.body()).decode())).get("status", "paid")
             fake.set_status(pid, status if status in FINAL else "paid")
             if fake.payments[pid].get("webhookUrl"):
-                fake.call_webhook(pid)
+                # From a worker thread: Settle asks this fake for the payment while it handles the
+                # webhook, so the fake's event loop must stay free to answer.
+                await anyio.to_thread.run_sync(fake.call_webhook, pid)
             return Redirect(fake.payments[pid]["redirectUrl"])
 
         return Litestar([create, fetch, hosted, hosted_submit], debug=False)

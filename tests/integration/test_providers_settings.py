@@ -81,7 +81,13 @@ def test_the_portal_offers_what_is_enabled_and_stops_offering_what_is_switched_o
 
     ph.enable_mollie(db, w.org, mollie_fake)
     ph.enable_stripe(db, w.org, stripe_fake)
-    page = pay_client.get("/portal").text
+    response = pay_client.get("/portal")
+    page = response.text
+    # The pay form is answered with a redirect to the checkout: the browser must be let go there.
+    form_action = next(d for d in response.headers["content-security-policy"].split("; ")
+                       if d.startswith("form-action")).split()[1:]  # fmt: skip
+    assert form_action == ["'self'", "https://www.mollie.com", "https://checkout.stripe.com", mollie_fake.base_url,
+                           stripe_fake.base_url]  # fmt: skip
     assert '<option value="mollie">iDEAL, Bancontact of creditcard</option>' in page
     assert '<option value="stripe">kaart, iDEAL of Bancontact</option>' in page
     assert '<option value="sandbox">' not in page
