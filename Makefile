@@ -21,6 +21,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider
 
+# The three workloads at the sizes their issues name (minutes each); see bench/*.py for smaller runs.
+bench: $(STAMP)
+	$(BIN)/python bench/dunning.py
+	$(BIN)/python bench/reconcile.py
+	$(BIN)/python bench/portal.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
