@@ -36,6 +36,11 @@ def _answer(status: int, **body: Any) -> Response[Any]:
     return Response(body, status_code=status, headers={"Cache-Control": "no-store"})
 
 
+def _unavailable(provider: str, org_slug: str, exc: GatewayError) -> Response[Any]:
+    log.warning("a %s webhook for %s could not be checked: %s", provider, org_slug, exc)
+    return _answer(503, error="provider_unavailable", message="try again later")
+
+
 class WebhookController(Controller):
     path = "/webhooks"
     include_in_schema = False
@@ -56,21 +61,25 @@ def _receive(request: Request[Any, Any, Any], db: Session, wdb: Session, setting
         gateway = gateways.gateway(db, settings, org, provider) if org is not None else None
         if org is None or gateway is None:
             return _answer(404, error="not_found", message=f"no organisation {org_slug!r} that takes {provider}")
+        org_id = org.id
+        db.rollback()  # no snapshot held while a provider may be asked (a Stripe refund names a charge)
         try:
             notice = gateway.parse_webhook(body, request.headers)
         except WebhookRejected as exc:
             log.warning("refused a %s webhook for %s: %s", provider, org_slug, exc)
             return _answer(400, error="webhook_rejected", message=str(exc))
-        known = checkout.find(db, org.id, provider, notice.provider_payment_id) if notice.provider_payment_id else None
+        except GatewayError as exc:
+            return _unavailable(provider, org_slug, exc)
+        known = checkout.find(db, org_id, provider, notice.provider_payment_id) if notice.provider_payment_id else None
+        payment_id = known.id if known is not None else None
         db.rollback()
-        if known is None:
+        if payment_id is None:
             return _answer(200, received=True, known=False, changed=False)
         try:
             state = state_of(gateway, notice)
         except GatewayError as exc:
-            log.warning("a %s webhook for %s could not be checked: %s", provider, org_slug, exc)
-            return _answer(503, error="provider_unavailable", message="try again later")
-        payment = wdb.get_one(Payment, known.id)
+            return _unavailable(provider, org_slug, exc)
+        payment = wdb.get_one(Payment, payment_id)
         changed = register(wdb, settings, payment, state, pages.today())
         wdb.commit()
     finally:
@@ -78,5 +87,5 @@ def _receive(request: Request[Any, Any, Any], db: Session, wdb: Session, setting
         wdb.rollback()  # nothing uncommitted outlives the request, nor SQLite's write lock
     response = _answer(200, received=True, known=True, changed=changed)
     if changed:
-        response.background = deliver_soon(request.app.state.engine, settings, org.id)
+        response.background = deliver_soon(request.app.state.engine, settings, org_id)
     return response

@@ -211,3 +211,21 @@ def test_collection_costs_and_interest_charged_by_the_engine_are_part_of_what_is
     ph.mollie_webhook(pay_client, w.org, payment.provider_payment_id)
     paid = h.fresh(db, inv)
     assert (paid.status, paid.open_cents, paid.costs_cents, paid.interest_cents) == ("paid", 0, 15_000, 945)
+
+
+def test_a_webhook_mollie_cannot_be_asked_about_is_refused_for_a_retry_and_the_retry_registers_it(
+    engine: Engine, pay_client: Any, db: Session, pay_settings: Settings, mollie_fake: FakeMollie
+) -> None:
+    w = h.world(db)
+    ph.enable_mollie(db, w.org, mollie_fake)
+    payment, _ = ph.start(pay_client, db, pay_settings, w, "mollie")
+    assert payment.provider_payment_id is not None
+    mollie_fake.set_status(payment.provider_payment_id, "paid")
+    down = dataclasses.replace(pay_settings, mollie_api_base=f"http://127.0.0.1:{free_port()}")
+    with TestClient(app=create_app(down, engine=engine), base_url="http://settle.test") as cut_off:
+        refused = ph.mollie_webhook(cut_off, w.org, payment.provider_payment_id)
+    assert refused.status_code == 503  # Mollie delivers again later
+    assert h.fresh(db, w.invoices[0]).status == "open" and h.events(db, "payment.paid") == []
+
+    retried = ph.mollie_webhook(pay_client, w.org, payment.provider_payment_id)
+    assert retried.json()["changed"] is True and h.fresh(db, w.invoices[0]).status == "paid"
