@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from domain import payments
@@ -156,16 +156,16 @@ def _remember_iban(session: Session, org_id: str, customer_id: str, iban: str | 
     if known is not None:
         return
     # Lines are matched without autoflush: an account added for an earlier line of this same
-    # statement is not in the database yet, and adding it twice breaks the unique key.
-    for pending in session.new:
-        if (
-            isinstance(pending, CustomerBankAccount)
-            and pending.org_id == org_id
-            and pending.customer_id == customer_id
-            and pending.iban == iban
-        ):
-            return
-    session.add(CustomerBankAccount(org_id=org_id, customer_id=customer_id, iban=iban))
+    # statement is not in the database yet, and adding it twice breaks the unique key. The
+    # accounts added in this session are kept by key (scanning ``session.new`` instead made an
+    # import quadratic in its lines); one that was rolled back is neither pending nor persistent.
+    added: dict[tuple[str, str, str], CustomerBankAccount] = session.info.setdefault("settle.ibans_added", {})
+    earlier = added.get((org_id, customer_id, iban))
+    if earlier is not None and (inspect(earlier).pending or inspect(earlier).persistent):
+        return
+    account = CustomerBankAccount(org_id=org_id, customer_id=customer_id, iban=iban)
+    session.add(account)
+    added[(org_id, customer_id, iban)] = account
 
 
 def settle_transaction(
