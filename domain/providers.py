@@ -19,6 +19,7 @@ from domain.events import record
 from domain.models import ProviderAccount
 
 PROVIDERS = ("mollie", "stripe")
+STRIPE_PREFIXES = ("sk_", "pk_", "rk_")
 DEFAULT_METHODS = {"mollie": ["ideal", "bancontact", "creditcard"], "stripe": ["card", "ideal", "bancontact"]}
 METHODS = {
     "mollie": ("ideal", "bancontact", "creditcard", "applepay", "paypal", "banktransfer", "belfius", "kbc", "eps",
@@ -33,12 +34,14 @@ def _check(provider: str, api_key: str | None, webhook_secret: str | None, metho
         raise ValidationError(f"provider must be one of {', '.join(PROVIDERS)}", "provider")
     if api_key is not None and not api_key.strip():
         raise ValidationError("api_key must not be empty", "api_key")
-    if provider == "mollie" and api_key is not None and not api_key.strip().startswith(("test_", "live_")):
-        raise ValidationError("a Mollie API key starts with test_ or live_", "api_key")
-    if provider == "stripe" and api_key is not None and not api_key.strip().startswith(("sk_", "rk_")):
-        raise ValidationError("a Stripe secret key starts with sk_ (or rk_ for a restricted key)", "api_key")
-    if provider == "stripe" and webhook_secret is not None and not webhook_secret.strip().startswith("whsec_"):
-        raise ValidationError("a Stripe webhook signing secret starts with whsec_", "webhook_secret")
+    # The mix-ups people make, caught by their prefixes; any other key is the provider's to judge.
+    key = (api_key or "").strip()
+    if provider == "mollie" and key.startswith(STRIPE_PREFIXES):
+        raise ValidationError("that is a Stripe key; a Mollie API key starts with test_ or live_", "api_key")
+    if provider == "stripe" and key.startswith("pk_"):
+        raise ValidationError("that is a publishable key; Stripe needs the secret key (sk_…)", "api_key")
+    if provider == "stripe" and (webhook_secret or "").strip().startswith(STRIPE_PREFIXES):
+        raise ValidationError("that is an API key; the webhook signing secret starts with whsec_", "webhook_secret")
     if methods is not None:
         if not methods:
             raise ValidationError("choose at least one payment method", "methods")
