@@ -39,6 +39,20 @@ def start(client: Any, db: Session, settings: Settings, world: h.World, provider
     return payment, str(r.headers["location"])
 
 
+def paying(client: Any, db: Session, settings: Settings, fake: FakeMollie | FakeStripe, provider: str,
+           invoice_ids: list[str] | None = None) -> tuple[h.World, Payment, str]:  # fmt: skip
+    """A debtor of a creditor that takes ``provider``, who pressed pay: the world, the pending
+    payment and the provider's id of it."""
+    w = h.world(db)
+    if isinstance(fake, FakeMollie):
+        enable_mollie(db, w.org, fake)
+    else:
+        enable_stripe(db, w.org, fake)
+    payment, _ = start(client, db, settings, w, provider, invoice_ids)
+    assert payment.provider_payment_id is not None
+    return w, payment, payment.provider_payment_id
+
+
 def mollie_webhook(client: Any, org: Organisation, payment_id: str) -> Any:
     """What Mollie sends: a form POST with the payment id and nothing else."""
     return client.post(f"/webhooks/mollie/{org.slug}", data={"id": payment_id})

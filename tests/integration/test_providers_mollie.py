@@ -41,11 +41,7 @@ def test_a_mollie_checkout_asks_for_the_open_amount_and_links_back_to_settle(
 def test_the_mollie_webhook_registers_a_paid_payment_once_however_often_it_comes(
     pay_client: Any, db: Session, pay_settings: Settings, mollie_fake: FakeMollie
 ) -> None:
-    w = h.world(db)
-    ph.enable_mollie(db, w.org, mollie_fake)
-    payment, _ = ph.start(pay_client, db, pay_settings, w, "mollie")
-    pid = payment.provider_payment_id
-    assert pid is not None
+    w, payment, pid = ph.paying(pay_client, db, pay_settings, mollie_fake, "mollie")
 
     early = ph.mollie_webhook(pay_client, w.org, pid)  # still open at Mollie: nothing changes
     assert early.status_code == 200 and early.json()["changed"] is False
@@ -216,9 +212,7 @@ def test_collection_costs_and_interest_charged_by_the_engine_are_part_of_what_is
 def test_a_webhook_mollie_cannot_be_asked_about_is_refused_for_a_retry_and_the_retry_registers_it(
     engine: Engine, pay_client: Any, db: Session, pay_settings: Settings, mollie_fake: FakeMollie
 ) -> None:
-    w = h.world(db)
-    ph.enable_mollie(db, w.org, mollie_fake)
-    payment, _ = ph.start(pay_client, db, pay_settings, w, "mollie")
+    w, payment, _ = ph.paying(pay_client, db, pay_settings, mollie_fake, "mollie")
     assert payment.provider_payment_id is not None
     mollie_fake.set_status(payment.provider_payment_id, "paid")
     down = dataclasses.replace(pay_settings, mollie_api_base=f"http://127.0.0.1:{free_port()}")

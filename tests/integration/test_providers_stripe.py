@@ -36,10 +36,8 @@ def test_a_stripe_checkout_session_is_for_the_exact_open_amount_and_expires(
 def test_a_signed_completed_session_registers_the_payment_once(
     pay_client: Any, db: Session, pay_settings: Settings, stripe_fake: FakeStripe
 ) -> None:
-    w = h.world(db)
-    ph.enable_stripe(db, w.org, stripe_fake)
-    payment, _ = ph.start(pay_client, db, pay_settings, w, "stripe")
-    event = stripe_fake.complete(str(payment.provider_payment_id))
+    w, _, sid = ph.paying(pay_client, db, pay_settings, stripe_fake, "stripe")
+    event = stripe_fake.complete(sid)
     secret = stripe_fake.webhook_secret
 
     answers = [ph.stripe_webhook(pay_client, w.org, event, secret) for _ in range(3)]
@@ -54,10 +52,8 @@ def test_a_signed_completed_session_registers_the_payment_once(
 def test_a_forged_tampered_or_stale_stripe_webhook_is_refused_and_changes_nothing(
     pay_client: Any, db: Session, pay_settings: Settings, stripe_fake: FakeStripe
 ) -> None:
-    w = h.world(db)
-    ph.enable_stripe(db, w.org, stripe_fake)
-    payment, _ = ph.start(pay_client, db, pay_settings, w, "stripe")
-    event = stripe_fake.complete(str(payment.provider_payment_id))
+    w, _, sid = ph.paying(pay_client, db, pay_settings, stripe_fake, "stripe")
+    event = stripe_fake.complete(sid)
     good = stripe_fake.webhook_secret
 
     forged = ph.stripe_webhook(pay_client, w.org, event, "whsec_someone_else")
@@ -97,10 +93,8 @@ def test_an_asynchronous_method_waits_for_its_result(
 def test_an_expired_session_is_final_and_the_debtor_can_pay_again(
     pay_client: Any, db: Session, pay_settings: Settings, stripe_fake: FakeStripe
 ) -> None:
-    w = h.world(db)
-    ph.enable_stripe(db, w.org, stripe_fake)
-    payment, _ = ph.start(pay_client, db, pay_settings, w, "stripe")
-    ph.stripe_webhook(pay_client, w.org, stripe_fake.expire(str(payment.provider_payment_id)),
+    w, payment, sid = ph.paying(pay_client, db, pay_settings, stripe_fake, "stripe")
+    ph.stripe_webhook(pay_client, w.org, stripe_fake.expire(sid),
                       stripe_fake.webhook_secret)  # fmt: skip
     page = pay_client.get(f"/portal/payments/{payment.id}")
     assert 'data-status="expired"' in page.text and "hx-trigger" not in page.text
@@ -111,11 +105,8 @@ def test_an_expired_session_is_final_and_the_debtor_can_pay_again(
 def test_a_refund_and_a_dispute_reopen_the_amount_and_resume_dunning(
     pay_client: Any, db: Session, pay_settings: Settings, stripe_fake: FakeStripe
 ) -> None:
-    w = h.world(db)
-    ph.enable_stripe(db, w.org, stripe_fake)
+    w, _, sid = ph.paying(pay_client, db, pay_settings, stripe_fake, "stripe")
     secret = stripe_fake.webhook_secret
-    payment, _ = ph.start(pay_client, db, pay_settings, w, "stripe")
-    sid = str(payment.provider_payment_id)
     ph.stripe_webhook(pay_client, w.org, stripe_fake.complete(sid), secret)
     assert h.fresh(db, w.invoices[0]).status == "paid"
 
@@ -138,11 +129,8 @@ def test_a_refund_and_a_dispute_reopen_the_amount_and_resume_dunning(
 def test_a_refund_that_overtakes_the_completed_event_still_converges(
     pay_client: Any, db: Session, pay_settings: Settings, stripe_fake: FakeStripe
 ) -> None:
-    w = h.world(db)
-    ph.enable_stripe(db, w.org, stripe_fake)
+    w, _, sid = ph.paying(pay_client, db, pay_settings, stripe_fake, "stripe")
     secret = stripe_fake.webhook_secret
-    payment, _ = ph.start(pay_client, db, pay_settings, w, "stripe")
-    sid = str(payment.provider_payment_id)
     completed = stripe_fake.complete(sid)
     refund = stripe_fake.refund(sid)  # the whole amount, delivered before the completion
 
@@ -157,10 +145,8 @@ def test_a_refund_that_overtakes_the_completed_event_still_converges(
 def test_the_return_page_and_the_webhook_converge_on_one_payment(
     pay_client: Any, db: Session, pay_settings: Settings, stripe_fake: FakeStripe
 ) -> None:
-    w = h.world(db)
-    ph.enable_stripe(db, w.org, stripe_fake)
-    payment, _ = ph.start(pay_client, db, pay_settings, w, "stripe")
-    event = stripe_fake.complete(str(payment.provider_payment_id))  # paid at Stripe; the webhook is late
+    w, payment, sid = ph.paying(pay_client, db, pay_settings, stripe_fake, "stripe")
+    event = stripe_fake.complete(sid)  # paid at Stripe; the webhook is late
 
     page = pay_client.get(f"/portal/payments/{payment.id}")  # the payer is back first: Settle asks Stripe
     assert 'data-status="paid"' in page.text
@@ -182,10 +168,7 @@ def test_events_settle_does_not_act_on_are_acknowledged(
 def test_a_payer_who_cancels_at_stripe_sees_at_once_that_nothing_was_paid(
     pay_client: Any, db: Session, pay_settings: Settings, stripe_fake: FakeStripe
 ) -> None:
-    w = h.world(db)
-    ph.enable_stripe(db, w.org, stripe_fake)
-    payment, _ = ph.start(pay_client, db, pay_settings, w, "stripe")
-    sid = str(payment.provider_payment_id)
+    w, payment, sid = ph.paying(pay_client, db, pay_settings, stripe_fake, "stripe")
     waiting = pay_client.get(f"/portal/payments/{payment.id}")  # back without cancelling: still open
     assert 'data-status="pending"' in waiting.text and stripe_fake.sessions[sid]["status"] == "open"
 
@@ -200,10 +183,7 @@ def test_a_payer_who_cancels_at_stripe_sees_at_once_that_nothing_was_paid(
 def test_cancelling_after_paying_in_another_tab_keeps_the_payment(
     pay_client: Any, db: Session, pay_settings: Settings, stripe_fake: FakeStripe
 ) -> None:
-    w = h.world(db)
-    ph.enable_stripe(db, w.org, stripe_fake)
-    payment, _ = ph.start(pay_client, db, pay_settings, w, "stripe")
-    sid = str(payment.provider_payment_id)
+    w, payment, sid = ph.paying(pay_client, db, pay_settings, stripe_fake, "stripe")
     stripe_fake.complete(sid)  # paid; the webhook has not come yet
 
     back = pay_client.get(f"/portal/payments/{payment.id}?cancelled=1")
