@@ -33,7 +33,7 @@ from domain.errors import Conflict, NotFound, ValidationError
 from domain.events import record
 from domain.ids import new_id
 from domain.invoices import UNSETTLED
-from domain.models import BankStatement, BankTransaction, CustomerBankAccount, Invoice, Organisation
+from domain.models import BankStatement, BankTransaction, Customer, CustomerBankAccount, Invoice, Organisation
 from domain.payment_reference import find_references, normalize_reference
 
 FLUSH_EVERY = 500
@@ -82,40 +82,112 @@ def _one_customer(invoices: Iterable[Invoice]) -> tuple[Invoice, ...] | None:
     return found
 
 
-def _by_reference(session: Session, org_id: str, tx: BankTransaction) -> Match | None:
+def _references(tx: BankTransaction) -> set[str]:
     refs = set(find_references(tx.remittance or ""))
     if tx.structured_reference:
         refs.add(normalize_reference(tx.structured_reference))
+    return refs
+
+
+def _number_tokens(tx: BankTransaction) -> set[str]:
+    text = " ".join(filter(None, [tx.remittance, tx.end_to_end_id]))
+    return {t for t in _TOKEN.findall(text) if any(c.isdigit() for c in t)}
+
+
+@dataclass
+class Lookup:
+    """What a batch of lines will ask the database, read in four queries before the first line
+    is matched instead of several per line: open invoices by payment reference and by number,
+    the owners of the payers' IBANs, and the batch's customers (into the session, for the
+    payments). Like the per-line queries it replaces it reads the database as of the last
+    flush; invoices are re-checked in memory, where earlier lines of the batch paid them."""
+
+    by_reference: dict[str, list[Invoice]] = field(default_factory=dict)
+    by_number: dict[str, list[Invoice]] = field(default_factory=dict)
+    owners: dict[str, set[str]] = field(default_factory=dict)  # IBAN -> customer ids
+
+    @classmethod
+    def load(cls, session: Session, org_id: str, txs: Sequence[BankTransaction]) -> Lookup:
+        lookup = cls()
+        refs = set().union(*(_references(tx) for tx in txs)) if txs else set()
+        tokens = set().union(*(_number_tokens(tx) for tx in txs)) if txs else set()
+        ibans = {tx.counterparty_iban for tx in txs if tx.counterparty_iban}
+        if refs:
+            for inv in _open_invoices(session, org_id, [Invoice.payment_reference.in_(refs)]):
+                lookup.by_reference.setdefault(inv.payment_reference or "", []).append(inv)
+        if tokens:
+            for inv in _open_invoices(session, org_id, [Invoice.number.in_(tokens)]):
+                lookup.by_number.setdefault(inv.number, []).append(inv)
+        if ibans:
+            rows = session.execute(
+                select(CustomerBankAccount.iban, CustomerBankAccount.customer_id).where(
+                    CustomerBankAccount.org_id == org_id, CustomerBankAccount.iban.in_(ibans)
+                )
+            )
+            for iban, customer_id in rows:
+                lookup.owners.setdefault(iban, set()).add(customer_id)
+        found = {i.customer_id for rows in (*lookup.by_reference.values(), *lookup.by_number.values()) for i in rows}
+        customer_ids = found | set().union(*lookup.owners.values()) if lookup.owners else found
+        if customer_ids:
+            session.scalars(select(Customer).where(Customer.id.in_(customer_ids))).all()
+        return lookup
+
+    @staticmethod
+    def _open(found: Iterable[Invoice]) -> list[Invoice]:
+        return [inv for inv in dict.fromkeys(found) if inv.status in UNSETTLED and inv.open_cents > 0]
+
+    def references(self, refs: set[str]) -> list[Invoice]:
+        return self._open(inv for ref in refs for inv in self.by_reference.get(ref, ()))
+
+    def numbers(self, tokens: set[str]) -> list[Invoice]:
+        return self._open(inv for token in tokens for inv in self.by_number.get(token, ()))
+
+
+def _by_reference(session: Session, org_id: str, tx: BankTransaction, lookup: Lookup | None) -> Match | None:
+    refs = _references(tx)
     if not refs:
         return None
-    found = _one_customer(_open_invoices(session, org_id, [Invoice.payment_reference.in_(refs)]))
+    invoices = (
+        lookup.references(refs)
+        if lookup is not None
+        else _open_invoices(session, org_id, [Invoice.payment_reference.in_(refs)])
+    )
+    found = _one_customer(invoices)
     return Match("reference", found) if found else None
 
 
-def _by_number(session: Session, org_id: str, tx: BankTransaction) -> Match | None:
-    text = " ".join(filter(None, [tx.remittance, tx.end_to_end_id]))
-    tokens = {t for t in _TOKEN.findall(text) if any(c.isdigit() for c in t)}
+def _by_number(session: Session, org_id: str, tx: BankTransaction, lookup: Lookup | None) -> Match | None:
+    tokens = _number_tokens(tx)
     if not tokens:
         return None
-    found = _one_customer(_open_invoices(session, org_id, [Invoice.number.in_(tokens)]))
+    invoices = (
+        lookup.numbers(tokens) if lookup is not None else _open_invoices(session, org_id, [Invoice.number.in_(tokens)])
+    )
+    found = _one_customer(invoices)
     return Match("invoice_number", found) if found else None
 
 
-def _customer_for_iban(session: Session, org_id: str, iban: str | None) -> str | None:
-    if not iban:
-        return None
-    owners = set(
+def _owners(session: Session, org_id: str, iban: str, lookup: Lookup | None) -> set[str]:
+    if lookup is not None:
+        return lookup.owners.get(iban, set())
+    return set(
         session.scalars(
             select(CustomerBankAccount.customer_id).where(
                 CustomerBankAccount.org_id == org_id, CustomerBankAccount.iban == iban
             )
         )
     )
-    return owners.pop() if len(owners) == 1 else None
 
 
-def _by_iban_amount(session: Session, org_id: str, tx: BankTransaction) -> Match | None:
-    customer_id = _customer_for_iban(session, org_id, tx.counterparty_iban)
+def _customer_for_iban(session: Session, org_id: str, iban: str | None, lookup: Lookup | None = None) -> str | None:
+    if not iban:
+        return None
+    owners = _owners(session, org_id, iban, lookup)
+    return next(iter(owners)) if len(owners) == 1 else None
+
+
+def _by_iban_amount(session: Session, org_id: str, tx: BankTransaction, lookup: Lookup | None) -> Match | None:
+    customer_id = _customer_for_iban(session, org_id, tx.counterparty_iban, lookup)
     if customer_id is None:
         return None
     candidates = sorted(
@@ -139,21 +211,18 @@ def _by_iban_amount(session: Session, org_id: str, tx: BankTransaction) -> Match
     return None
 
 
-def find_match(session: Session, org_id: str, tx: BankTransaction) -> Match | None:
-    return _by_reference(session, org_id, tx) or _by_number(session, org_id, tx) or _by_iban_amount(session, org_id, tx)
+def find_match(session: Session, org_id: str, tx: BankTransaction, lookup: Lookup | None = None) -> Match | None:
+    return (
+        _by_reference(session, org_id, tx, lookup)
+        or _by_number(session, org_id, tx, lookup)
+        or _by_iban_amount(session, org_id, tx, lookup)
+    )
 
 
-def _remember_iban(session: Session, org_id: str, customer_id: str, iban: str | None) -> None:
+def _remember_iban(session: Session, org_id: str, customer_id: str, iban: str | None, lookup: Lookup | None) -> None:
     if not iban:
         return
-    known = session.scalar(
-        select(CustomerBankAccount.id).where(
-            CustomerBankAccount.org_id == org_id,
-            CustomerBankAccount.customer_id == customer_id,
-            CustomerBankAccount.iban == iban,
-        )
-    )
-    if known is not None:
+    if customer_id in _owners(session, org_id, iban, lookup):
         return
     # Lines are matched without autoflush: an account added for an earlier line of this same
     # statement is not in the database yet, and adding it twice breaks the unique key. The
@@ -176,6 +245,7 @@ def settle_transaction(
     *,
     rule: str,
     actor: str | None = None,
+    lookup: Lookup | None = None,
 ) -> None:
     """Register the credit as a payment of ``customer_id`` and mark the line matched."""
     payment, made = payments.register_manual(
@@ -191,7 +261,7 @@ def settle_transaction(
     )
     tx.status = "matched"
     tx.payment_id = payment.id
-    _remember_iban(session, tx.org_id, customer_id, tx.counterparty_iban)
+    _remember_iban(session, tx.org_id, customer_id, tx.counterparty_iban, lookup)
     record(
         session,
         tx.org_id,
@@ -271,6 +341,7 @@ def _import_lines(
             )
         )
     )
+    credits: list[BankTransaction] = []
     for entry in entries:
         summary.lines += 1
         if entry.dedupe_key in existing:
@@ -300,16 +371,18 @@ def _import_lines(
         session.add(tx)
         summary.new += 1
         summary.transaction_ids.append(tx.id)
-        if status != "unmatched":
-            continue
+        if status == "unmatched":
+            credits.append(tx)
+    # Then the credits, in the statement's order, against what the batch's lookup read.
+    lookup = Lookup.load(session, org.id, credits)
+    for tx in credits:
         summary.credits += 1
-        match = find_match(session, org.id, tx)
+        match = find_match(session, org.id, tx, lookup)
         if match is None:
             summary.unmatched += 1
             continue
-        settle_transaction(
-            session, tx, match.invoices[0].customer_id, _auto_allocations(match, tx.amount_cents), rule=match.rule
-        )
+        settle_transaction(session, tx, match.invoices[0].customer_id, _auto_allocations(match, tx.amount_cents),
+                           rule=match.rule, lookup=lookup)  # fmt: skip
         summary.matched += 1
         summary.matched_cents += tx.amount_cents
 
