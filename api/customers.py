@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from api import idempotency
 from api.auth import Auth
 from api.pagination import page
@@ -25,7 +26,6 @@ from api.schemas import (
 from domain import customers, portal_links, statement
 from domain.errors import ValidationError
 from domain.models import Customer
-from settle.settings import Settings
 
 
 class CustomerController(Controller):

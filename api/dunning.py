@@ -10,6 +10,8 @@ from msgspec import Struct
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.composer import JinjaComposer
+from adapters.settings import Settings
 from api import idempotency
 from api.auth import Auth
 from api.pagination import check_limit, page
@@ -18,8 +20,6 @@ from domain import tasks as tasks_mod
 from domain.dunning import engine as dunning
 from domain.errors import ValidationError
 from domain.models import Event, Task
-from settle.composer import JinjaComposer
-from settle.settings import Settings
 
 
 class TaskOut(Struct):

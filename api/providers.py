@@ -8,11 +8,11 @@ from msgspec import Struct
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from api.auth import Auth
 from domain import providers
 from domain.errors import NotFound
 from domain.models import Organisation, ProviderAccount
-from settle.settings import Settings
 
 
 class ProviderWrite(Struct):

@@ -46,11 +46,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import Connection, Engine, func, inspect, select, text
 from sqlalchemy.orm import Session
 
+from adapters import migrate, scheduler
+from adapters.db import make_engine
+from adapters.settings import Settings, normalize_database_url
 from domain import organisations
 from domain.models import Base, DunningAction, OutboxMessage, Policy
-from settle import migrate, scheduler
-from settle.db import make_engine
-from settle.settings import Settings, normalize_database_url
 
 AS_OF = dt.date(2026, 6, 1)
 NOW = dt.datetime(2026, 6, 1, 6, 0, tzinfo=dt.UTC)

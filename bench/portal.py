@@ -51,11 +51,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters import migrate
+from adapters.db import make_engine, make_sessionmaker
+from adapters.settings import Settings, normalize_database_url
 from domain import customers, invoices, organisations, payments
 from domain.models import Customer, Organisation
-from settle import migrate
-from settle.db import make_engine, make_sessionmaker
-from settle.settings import Settings, normalize_database_url
 
 SECRET = "bench-secret-key"
 HOST = "127.0.0.1"

@@ -31,15 +31,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert
 
+from adapters import migrate
+from adapters.db import make_engine, make_sessionmaker
+from adapters.settings import normalize_database_url
 from domain import organisations
 from domain.bank import parse_statement
 from domain.ids import new_id
 from domain.models import Customer, CustomerBankAccount, Invoice, Organisation
 from domain.payment_reference import generate_betalingskenmerk
 from domain.reconcile import import_statement
-from settle import migrate
-from settle.db import make_engine, make_sessionmaker
-from settle.settings import normalize_database_url
 
 DUE = dt.date(2026, 5, 1)
 

@@ -7,7 +7,7 @@ invoices, allocation, e-mails, events) is Settle's own business in
 ``domain.checkout``, so one provider can replace another without touching it.
 
 Implementations live outside ``domain`` (the sandbox in ``portal.sandbox``,
-Mollie in ``portal.gateway_mollie``, Stripe in ``portal.gateway_stripe``) and
+Mollie in ``adapters.gateways.mollie``, Stripe in ``adapters.gateways.stripe``) and
 are looked up by name in ``portal.gateways``.
 
 Money can also go back after a payment: a refund, a card charge-back, a

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
+from adapters.db import make_engine
 from domain.models import Base
-from settle.db import make_engine
 
 config = context.config
 target_metadata = Base.metadata

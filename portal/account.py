@@ -12,6 +12,8 @@ from litestar.params import Body
 from litestar.response import Redirect
 from sqlalchemy.orm import Session
 
+from adapters.rendering import long_date
+from adapters.settings import Settings
 from domain import checkout, debtor_requests
 from domain.errors import ValidationError
 from domain.gateway import GatewayError, ProviderState
@@ -31,8 +33,6 @@ from portal.session import (
     with_lang,
 )
 from portal.views import RespondForm, statement_context
-from settle.rendering import long_date
-from settle.settings import Settings
 
 Form = dict[str, Any]
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)

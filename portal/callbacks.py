@@ -16,11 +16,11 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from adapters.portal_mail import PortalMailer
+from adapters.settings import Settings
 from domain import checkout
 from domain.gateway import Gateway, ProviderState, WebhookNotice
 from domain.models import Payment
-from settle.portal_mail import PortalMailer
-from settle.settings import Settings
 
 
 def state_of(gateway: Gateway, notice: WebhookNotice) -> ProviderState:

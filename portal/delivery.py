@@ -8,10 +8,10 @@ import logging
 from litestar.background_tasks import BackgroundTask
 from sqlalchemy import Engine
 
+from adapters.db import make_sessionmaker
+from adapters.mail import transport_for
+from adapters.settings import Settings
 from domain.dunning import engine as dunning
-from settle.db import make_sessionmaker
-from settle.mail import transport_for
-from settle.settings import Settings
 
 log = logging.getLogger("settle.portal")
 

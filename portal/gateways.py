@@ -14,9 +14,9 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from domain.gateway import Gateway
 from domain.models import Organisation, ProviderAccount
-from settle.settings import Settings
 
 Factory = Callable[[Session, Settings, Organisation], Gateway | None]
 
@@ -31,7 +31,7 @@ def account(session: Session, org: Organisation, provider: str) -> ProviderAccou
 
 
 def _mollie(session: Session, settings: Settings, org: Organisation) -> Gateway | None:
-    from portal.gateway_mollie import MollieGateway
+    from adapters.gateways.mollie import MollieGateway
 
     acc = account(session, org, "mollie")
     if acc is None or not acc.api_key:
@@ -40,7 +40,7 @@ def _mollie(session: Session, settings: Settings, org: Organisation) -> Gateway 
 
 
 def _stripe(session: Session, settings: Settings, org: Organisation) -> Gateway | None:
-    from portal.gateway_stripe import StripeGateway
+    from adapters.gateways.stripe import StripeGateway
 
     acc = account(session, org, "stripe")
     if acc is None or not acc.api_key:

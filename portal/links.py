@@ -10,6 +10,8 @@ from litestar.params import Body
 from litestar.response import Redirect
 from sqlalchemy.orm import Session
 
+from adapters.portal_mail import PortalMailer
+from adapters.settings import Settings
 from domain import fresh_links, portal_links
 from domain.events import record
 from portal import pages
@@ -25,8 +27,6 @@ from portal.session import (
     set_csrf_cookie,
     set_session_cookie,
 )
-from settle.portal_mail import PortalMailer
-from settle.settings import Settings
 
 MAX_TOKEN = 1000
 

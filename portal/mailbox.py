@@ -15,11 +15,11 @@ from litestar import Controller, MediaType, Request, Response, get
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from domain.models import OutboxMessage
 from portal import pages
 from portal.errors import PageNotFound
 from portal.i18n import from_accept_language, pick
-from settle.settings import Settings
 
 LINK = re.compile(r"https?://[^\s\"'<>]+(/p/[A-Za-z0-9_.\-]+)")
 SHOWN = 200

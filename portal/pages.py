@@ -7,8 +7,8 @@ from typing import Any
 
 from litestar import MediaType, Response
 
+from adapters.rendering import environment
 from portal.i18n import Translator
-from settle.rendering import environment
 
 
 def render_html(template: str, *, lang: str, **context: Any) -> str:

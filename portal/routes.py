@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.static_files import create_static_files_router
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.db import make_sessionmaker
 from portal import sandbox
 from portal.account import AccountController
 from portal.errors import html_for_portal
@@ -19,7 +20,6 @@ from portal.links import LinkController
 from portal.mailbox import MailboxController
 from portal.security import portal_headers
 from portal.webhooks import WebhookController
-from settle.db import make_sessionmaker
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 MAX_FORM = 64 * 1024

@@ -22,6 +22,7 @@ from litestar.response import Redirect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from domain.events import record
 from domain.gateway import Checkout, ProviderState, ProviderStatus, WebhookNotice, WebhookRejected, as_status
 from domain.models import Event, Organisation, Payment
@@ -31,7 +32,6 @@ from portal.delivery import deliver_soon
 from portal.errors import PageNotFound
 from portal.i18n import pick
 from portal.session import anonymous_csrf, check_csrf, current, ensure_anonymous_csrf, set_csrf_cookie
-from settle.settings import Settings
 
 OUTCOMES = ("paid", "failed", "canceled")
 

@@ -25,9 +25,9 @@ from litestar import Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from domain.models import Customer, Organisation
 from portal.errors import CsrfRefused, NoSession
-from settle.settings import Settings
 
 COOKIE = "settle_portal"
 SALT = "settle.portal-session"

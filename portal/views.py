@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from domain import debtor_requests, statement
 from domain.models import Customer, DebtorRequest, Invoice, Organisation, Payment
 from portal import gateways
-from settle.settings import Settings
 
 RECENT_PAYMENTS = 5
 

@@ -20,6 +20,7 @@ from litestar import Controller, Request, Response, post
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from domain import checkout
 from domain.gateway import GatewayError, WebhookRejected
 from domain.models import Organisation, Payment
@@ -27,7 +28,6 @@ from domain.providers import PROVIDERS  # the sandbox calls back through its own
 from portal import gateways, pages
 from portal.callbacks import register, state_of
 from portal.delivery import deliver_soon
-from settle.settings import Settings
 
 log = logging.getLogger("settle.webhooks")
 

@@ -12,12 +12,12 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.db import make_engine, make_sessionmaker
+from adapters.settings import Settings, get_settings
 from api.docs import ReferencePage
 from api.errors import EXCEPTION_HANDLERS
 from api.router import API_PREFIX, build_router
 from portal import routes as portal
-from settle.db import make_engine, make_sessionmaker
-from settle.settings import Settings, get_settings
 
 
 def provide_db(state: State) -> Iterator[Session]:

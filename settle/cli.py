@@ -16,11 +16,11 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from adapters import migrate
+from adapters.db import make_engine, make_sessionmaker
+from adapters.settings import Settings, SettingsError
 from domain import apikeys, organisations
 from domain.errors import DomainError
-from settle import migrate
-from settle.db import make_engine, make_sessionmaker
-from settle.settings import Settings, SettingsError
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

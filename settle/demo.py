@@ -11,11 +11,11 @@ import click
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from adapters import migrate
+from adapters.db import make_engine, make_sessionmaker
+from adapters.settings import Settings, normalize_database_url
 from domain import apikeys, customers, invoices, organisations, portal_links
 from domain.models import Customer, Organisation
-from settle import migrate
-from settle.db import make_engine, make_sessionmaker
-from settle.settings import Settings, normalize_database_url
 
 DEMO_SLUG = "demo"
 

@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine, select
 
+from adapters.composer import JinjaComposer
+from adapters.db import make_sessionmaker
+from adapters.mail import transport_for
+from adapters.settings import Settings
 from domain.dunning import engine as dunning
 from domain.models import Organisation, SchedulerRun, utcnow
-from settle.composer import JinjaComposer
-from settle.db import make_sessionmaker
-from settle.mail import transport_for
-from settle.settings import Settings
 
 
 def run(

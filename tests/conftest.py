@@ -16,12 +16,12 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from adapters import migrate
+from adapters.db import make_engine, make_sessionmaker
+from adapters.settings import Settings, normalize_database_url
 from domain import organisations
 from domain.models import Base
-from settle import migrate
 from settle.app import create_app
-from settle.db import make_engine, make_sessionmaker
-from settle.settings import Settings, normalize_database_url
 
 SECRET = "test-secret-key-1"
 

@@ -18,8 +18,8 @@ import uvicorn
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from settle.app import create_app
-from settle.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

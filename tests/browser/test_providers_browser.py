@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from settle.settings import Settings
+from adapters.settings import Settings
 from tests.browser.conftest import Live, screenshot, serve_live
 from tests.fakes.mollie_fake import FakeMollie
 from tests.fakes.server import serve

@@ -12,8 +12,8 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from settle.app import create_app
-from settle.settings import Settings
 from tests.fakes.mollie_fake import FakeMollie
 from tests.fakes.server import serve
 from tests.fakes.stripe_fake import FakeStripe

@@ -21,11 +21,11 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from domain import customers, invoices, organisations
 from domain.dunning.engine import RunSummary
 from domain.models import Customer, DunningAction, Invoice, Organisation, OutboxMessage
 from settle import scheduler
-from settle.settings import Settings
 
 SECRET = "test-secret-key-1"
 PORTAL_LINK = re.compile(r"https?://[^\s\"'<>]+/p/([A-Za-z0-9_.\-]+)")

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from domain import customers, invoices, organisations, portal_links
 from domain.models import Customer, Event, Invoice, Organisation, OutboxMessage, Payment
-from settle.settings import Settings
 
 TODAY = dt.date.today()
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from domain import providers
 from domain.models import Organisation, Payment
-from settle.settings import Settings
 from tests.fakes.mollie_fake import FakeMollie
 from tests.fakes.stripe_fake import FakeStripe, sign
 from tests.integration import portal_helpers as h

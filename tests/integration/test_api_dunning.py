@@ -6,10 +6,10 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from adapters.composer import JinjaComposer
+from adapters.db import make_sessionmaker
+from adapters.settings import Settings
 from domain.dunning import engine as dunning
-from settle.composer import JinjaComposer
-from settle.db import make_sessionmaker
-from settle.settings import Settings
 from tests.conftest import Api
 
 

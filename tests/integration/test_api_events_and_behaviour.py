@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from adapters.settings import Settings
 from settle import scheduler
-from settle.settings import Settings
 from tests.conftest import Api
 
 

@@ -24,13 +24,13 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from adapters.db import make_engine, make_sessionmaker
+from adapters.settings import Settings
 from domain.bank import MAX_BYTES as STATEMENT_MAX_BYTES
 from domain.imports.invoices import MAX_BYTES as INVOICES_MAX_BYTES
 from domain.imports.invoices import MAX_ROWS
 from domain.models import BankStatement, BankTransaction, Invoice
 from settle import scheduler
-from settle.db import make_engine, make_sessionmaker
-from settle.settings import Settings
 from tests.conftest import Api
 
 SETTLE = shutil.which("settle", path=str(Path(sys.executable).parent)) or "settle"

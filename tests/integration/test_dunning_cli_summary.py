@@ -8,8 +8,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from domain.models import SchedulerRun
-from settle.settings import Settings
 from tests.integration import dunning_helpers as h
 
 DAY = dt.timedelta(days=1)

@@ -23,9 +23,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from adapters import migrate
+from adapters.db import make_engine, make_sessionmaker
 from domain.models import DunningAction, OutboxMessage
-from settle import migrate
-from settle.db import make_engine, make_sessionmaker
 from tests.integration import dunning_helpers as h
 
 AS_OF = dt.date(2026, 6, 1)

@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from domain.models import Document, Event, Invoice, Organisation, OutboxMessage, Task
 from domain.policies import step_templates
-from settle.settings import Settings
 from tests.conftest import Api, Tenant
 from tests.integration import dunning_helpers as h
 

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from adapters.rendering import long_date, money
+from adapters.settings import Settings
 from domain.law import collection_costs, earliest_costs_date
 from domain.models import Document, DunningAction, Event, Invoice, Organisation, OutboxMessage, SchedulerRun, Task
-from settle.rendering import long_date, money
-from settle.settings import Settings
 from tests.conftest import Api, Tenant
 from tests.integration import dunning_helpers as h
 

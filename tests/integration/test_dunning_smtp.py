@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from adapters.db import make_sessionmaker
+from adapters.mail import SmtpTransport
+from adapters.settings import Settings
 from domain import portal_links
 from domain.dunning import engine as dunning
 from domain.models import OutboxMessage, utcnow
-from settle.db import make_sessionmaker
-from settle.mail import SmtpTransport
-from settle.settings import Settings
 from tests.integration import dunning_helpers as h
 
 DAY = dt.timedelta(days=1)

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from settle.settings import Settings
+from adapters.settings import Settings
 from tests.integration import dunning_helpers as h
 
 DAY = dt.timedelta(days=1)

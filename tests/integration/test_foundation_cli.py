@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from adapters.db import make_engine, make_sessionmaker
 from domain import apikeys
 from domain.models import Customer, Invoice
-from settle.db import make_engine, make_sessionmaker
 
 SETTLE = shutil.which("settle", path=str(Path(sys.executable).parent)) or "settle"
 

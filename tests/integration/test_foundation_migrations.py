@@ -8,9 +8,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from adapters import migrate
+from adapters.db import make_engine
 from domain.models import Base
-from settle import migrate
-from settle.db import make_engine
 
 
 def test_upgrade_from_empty_matches_the_models_and_downgrade_empties(scratch_database: Any) -> None:

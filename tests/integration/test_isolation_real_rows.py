@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from domain import debtor_requests
 from domain.models import Customer
 from settle import scheduler
-from settle.settings import Settings
 from tests.conftest import Api, Tenant
 
 B_NAME = "Secret Debtor of B"

@@ -12,10 +12,10 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from domain import portal_links
 from domain.models import Organisation
 from settle.app import create_app
-from settle.settings import Settings
 from tests.integration import portal_helpers as h
 
 

@@ -10,9 +10,9 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from settle import scheduler
 from settle.app import create_app
-from settle.settings import Settings
 from tests.integration import portal_helpers as h
 
 

@@ -12,13 +12,13 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from adapters.portal_mail import PortalMailer
+from adapters.settings import Settings
 from domain import checkout
 from domain.gateway import ProviderStatus
 from domain.models import Invoice, OutboxMessage, PaymentAllocation
 from settle import scheduler
 from settle.app import create_app
-from settle.portal_mail import PortalMailer
-from settle.settings import Settings
 from tests.integration import portal_helpers as h
 
 
@@ -254,10 +254,10 @@ def test_two_notices_at_once_register_the_payment_once(engine: Engine, db: Sessi
     """Two deliveries of the same webhook race each other: one registers, the other sees it done."""
     import threading
 
+    from adapters.db import make_sessionmaker
     from domain.gateway import WebhookNotice
     from portal.callbacks import on_notice
     from portal.sandbox import SandboxGateway
-    from settle.db import make_sessionmaker
 
     w = h.world(db)
     payment = checkout.start(db, w.customer, [], "sandbox")

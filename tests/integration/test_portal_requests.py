@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.rendering import long_date
+from adapters.settings import Settings
 from domain.models import DebtorRequest, Organisation
-from settle.rendering import long_date
-from settle.settings import Settings
 from tests.conftest import Api
 from tests.integration import portal_helpers as h
 

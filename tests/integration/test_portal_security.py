@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from settle.settings import Settings
+from adapters.settings import Settings
 from tests.integration import portal_helpers as h
 
 

@@ -11,12 +11,12 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from adapters.rendering import short_date
+from adapters.settings import Settings
 from domain import payments
 from domain.models import DebtorRequest, Invoice, Payment
 from portal import session as portal_session
 from settle.app import create_app
-from settle.rendering import short_date
-from settle.settings import Settings
 from tests.integration import portal_helpers as h
 
 

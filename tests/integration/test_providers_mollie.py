@@ -11,9 +11,9 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from domain.models import Invoice
 from settle.app import create_app
-from settle.settings import Settings
 from tests.fakes.mollie_fake import FakeMollie
 from tests.fakes.server import free_port
 from tests.integration import portal_helpers as h

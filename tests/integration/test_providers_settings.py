@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from domain.models import ProviderAccount
-from settle.settings import Settings
 from tests.conftest import Api, Tenant
 from tests.fakes.mollie_fake import FakeMollie
 from tests.fakes.stripe_fake import FakeStripe

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from settle.settings import Settings
+from adapters.settings import Settings
 from tests.fakes.stripe_fake import FakeStripe
 from tests.integration import portal_helpers as h
 from tests.integration import provider_helpers as ph

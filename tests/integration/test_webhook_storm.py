@@ -17,11 +17,11 @@ import httpx
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from adapters.settings import Settings
 from domain import checkout, customers, invoices, organisations, providers
 from domain.models import Event, Invoice, OutboxMessage, Payment, PaymentAllocation
 from portal import gateways
 from settle.app import create_app
-from settle.settings import Settings
 from tests.fakes.mollie_fake import FakeMollie
 from tests.fakes.server import free_port, serve
 from tests.fakes.stripe_fake import FakeStripe, sign

@@ -12,12 +12,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from adapters.rendering import environment
+from adapters.settings import Settings
 from domain import portal_links
 from domain.checkout import Receipt
 from domain.dunning.messages import Rendered
 from domain.models import Customer, Organisation
-from settle.rendering import environment
-from settle.settings import Settings
 
 
 @dataclass

@@ -9,11 +9,11 @@ from typing import Any
 from jinja2 import Environment
 from sqlalchemy.orm import Session
 
+from adapters.rendering import environment
+from adapters.settings import Settings
 from domain import portal_links
 from domain.dunning.messages import MessageContext, Rendered
 from domain.models import Customer
-from settle.rendering import environment
-from settle.settings import Settings
 
 STATEMENT_KINDS = ("statement_reminder", "final_reminder", "formal_notice", "collection_handover")
 

@@ -1,0 +1,1 @@
+"""The edges the domain talks through: settings, database, mail, rendering, composers, payment gateways."""

@@ -1,0 +1,1 @@
+"""Payment-provider gateways on the official SDKs (``domain.gateway.Gateway``)."""
