@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -52,6 +53,28 @@ def _new_invoice(data: InvoiceCreate) -> invoices.NewInvoice:
     )
 
 
+def _refused(index: int, exc: DomainError) -> BulkItemResult:
+    status = domain_error_status(exc)
+    return BulkItemResult(index=index, ok=False, status=status,
+                          error=error_body(status, exc.message, exc.field, exc.code))
+
+
+def _read_row(row: dict[str, Any]) -> InvoiceRead:
+    """The answer for an invoice just stored from ``row`` (its columns): not yet on a step, so no stage."""
+    return InvoiceRead.of(cast(Invoice, SimpleNamespace(**row)))
+
+
+def _write_lock(db: Session) -> None:
+    """On SQLite, start the transaction with the write lock (``BEGIN IMMEDIATE``) before the
+    batch reads what it will write against: two bulks at once then queue up on the lock instead
+    of one failing because the other wrote after it had begun reading. Only reads came before
+    (the API key, the idempotency lookup; a key stored meanwhile still replays, see ``run``)."""
+    if db.get_bind().dialect.name != "sqlite":
+        return
+    db.rollback()
+    db.connection(execution_options={"sqlite_immediate": True})
+
+
 def stages(db: Session, rows: list[Invoice]) -> dict[tuple[str | None, int], str]:
     """The kind of each invoice's current dunning step, in one query for a page of invoices."""
     policy_ids = {r.policy_id for r in rows if r.policy_id and r.dunning_step}
@@ -97,25 +120,28 @@ class InvoiceController(Controller):
         assert org is not None
 
         def action() -> tuple[int, Any]:
-            results: list[BulkItemResult] = []
+            _write_lock(db)
+            results: list[BulkItemResult | None] = [None] * len(data.items)
+            valid: list[tuple[int, invoices.NewInvoice]] = []
             for index, raw in enumerate(data.items):
                 try:
-                    item = msgspec.convert(raw, InvoiceCreate)
-                    new = _new_invoice(item)
-                    with db.begin_nested():
-                        invoice = invoices.create(db, org, new)
-                    results.append(BulkItemResult(index=index, ok=True, status=201, invoice=read(db, invoice)))
+                    valid.append((index, _new_invoice(msgspec.convert(raw, InvoiceCreate))))
                 except msgspec.ValidationError as exc:
                     msg = str(exc)
                     field = msg.split("`$.", 1)[1].split("`", 1)[0] if "`$." in msg else None
-                    results.append(BulkItemResult(index=index, ok=False, status=422,
-                                                  error=error_body(422, msg.split(" - at ")[0], field)))
+                    results[index] = BulkItemResult(index=index, ok=False, status=422,
+                                                    error=error_body(422, msg.split(" - at ")[0], field))
                 except DomainError as exc:
-                    status = domain_error_status(exc)
-                    results.append(BulkItemResult(index=index, ok=False, status=status,
-                                                  error=error_body(status, exc.message, exc.field, exc.code)))
-            created = sum(1 for r in results if r.ok)
-            return 200, BulkResult(items=results, created=created, failed=len(results) - created)
+                    results[index] = _refused(index, exc)
+            stored = invoices.create_many(db, org, [new for _, new in valid])
+            for (index, _), outcome in zip(valid, stored, strict=True):
+                if isinstance(outcome, DomainError):
+                    results[index] = _refused(index, outcome)
+                else:
+                    results[index] = BulkItemResult(index=index, ok=True, status=201, invoice=_read_row(outcome))
+            items = [r for r in results if r is not None]
+            created = sum(1 for r in items if r.ok)
+            return 200, BulkResult(items=items, created=created, failed=len(items) - created)
 
         return idempotency.run(request, db, auth, data, action)
 

@@ -16,11 +16,12 @@ default.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 from domain.dunning.rules import STEP_KINDS, Step, anchor_after_pause
@@ -171,21 +172,50 @@ class Profile:
     average_days_late: float = 0.0  # over the paid invoices looked at
 
 
-def profile_of(session: Session, customer: Customer, *, window: int = 50) -> Profile:
-    rows = session.execute(
-        select(Invoice.paid_on, Invoice.due_date)
-        .where(Invoice.org_id == customer.org_id, Invoice.customer_id == customer.id, Invoice.status == "paid")
-        .order_by(Invoice.paid_on.desc(), Invoice.id.desc())
-        .limit(window)
-    ).all()
+PaidRow = tuple[dt.date | None, dt.date, str]  # (paid_on, due_date, invoice id) of a paid invoice
+
+
+def _profile(kind: str, rows: Sequence[PaidRow]) -> Profile:
+    """The profile from a customer's most recent paid invoices, newest first."""
     streak = 0
-    for paid_on, due in rows:
+    for paid_on, due, _ in rows:
         if paid_on is None or paid_on > due:
             break
         streak += 1
-    late = [max(0, (paid_on - due).days) for paid_on, due in rows[:10] if paid_on is not None]
+    late = [max(0, (paid_on - due).days) for paid_on, due, _ in rows[:10] if paid_on is not None]
     average = sum(late) / len(late) if late else 0.0
-    return Profile(kind=customer.kind, paid_invoices=len(rows), on_time_streak=streak, average_days_late=average)
+    return Profile(kind=kind, paid_invoices=len(rows), on_time_streak=streak, average_days_late=average)
+
+
+def _paid_history(
+    session: Session, org_id: str, customer_ids: Collection[str], window: int
+) -> dict[str, list[PaidRow]]:
+    """The ``window`` most recent paid invoices of each customer, newest first: one query for all."""
+    if not customer_ids:
+        return {}
+    where = (Invoice.org_id == org_id, Invoice.customer_id.in_(customer_ids), Invoice.status == "paid")
+    newest_first = (Invoice.paid_on.desc(), Invoice.id.desc())
+    out: dict[str, list[PaidRow]] = {cid: [] for cid in customer_ids}
+    if len(customer_ids) == 1:  # one customer: a plain top-N, no window function
+        stmt = select(Invoice.customer_id, Invoice.paid_on, Invoice.due_date, Invoice.id).where(*where)
+        rows = session.execute(stmt.order_by(*newest_first).limit(window)).all()
+    else:
+        rank = func.row_number().over(partition_by=Invoice.customer_id, order_by=newest_first).label("rank")
+        ranked = select(Invoice.customer_id, Invoice.paid_on, Invoice.due_date, Invoice.id, rank).where(*where)
+        sub = ranked.subquery()
+        rows = session.execute(
+            select(sub.c.customer_id, sub.c.paid_on, sub.c.due_date, sub.c.id)
+            .where(sub.c.rank <= window)
+            .order_by(sub.c.customer_id, sub.c.rank)
+        ).all()
+    for cid, paid_on, due, invoice_id in rows:
+        out[cid].append((paid_on, due, invoice_id))
+    return out
+
+
+def profile_of(session: Session, customer: Customer, *, window: int = 50) -> Profile:
+    rows = _paid_history(session, customer.org_id, [customer.id], window)[customer.id]
+    return _profile(customer.kind, rows)
 
 
 def matches(rule: dict[str, Any], profile: Profile) -> bool:
@@ -219,10 +249,64 @@ def org_policies(session: Session, org_id: str) -> list[Policy]:
     return list(session.scalars(select(Policy).where(Policy.org_id == org_id).order_by(Policy.priority, Policy.id)))
 
 
+class PolicyBook:
+    """An organisation's policies (with their steps), and the paid history of the customers
+    asked about, loaded once: ``policy_for(customer)`` then answers without a query, for one
+    invoice or a thousand. The single home of "which policy applies" (see the module docstring).
+
+    ``paid`` tells the book of an invoice that is stored as paid while it is in use, so a later
+    invoice of the same customer sees it in the profile, as a fresh query would."""
+
+    def __init__(self, session: Session, org_id: str, policies: list[Policy], *, window: int = 50) -> None:
+        self.session, self.org_id, self.policies, self.window = session, org_id, policies, window
+        self.needs_profile = any(p.applies_to for p in policies if not p.is_default)
+        self._history: dict[str, list[PaidRow]] = {}
+
+    @classmethod
+    def load(cls, session: Session, org_id: str, customers: Iterable[Customer] = (), *, window: int = 50) -> PolicyBook:
+        book = cls(session, org_id, org_policies(session, org_id), window=window)
+        book.prefetch(customers)
+        return book
+
+    def prefetch(self, customers: Iterable[Customer]) -> None:
+        """Read the paid history of ``customers`` in one query (only if a rule looks at it)."""
+        if not self.needs_profile:
+            return
+        missing = {c.id for c in customers} - self._history.keys()
+        self._history.update(_paid_history(self.session, self.org_id, missing, self.window))
+
+    def profile(self, customer: Customer) -> Profile:
+        self.prefetch([customer])
+        return _profile(customer.kind, self._history[customer.id])
+
+    def policy_for(self, customer: Customer) -> Policy | None:
+        return choose(self.policies, customer, self.profile(customer) if self.needs_profile else None)
+
+    def paid(self, customer_id: str, paid_on: dt.date, due_date: dt.date, invoice_id: str) -> None:
+        rows = self._history.get(customer_id)
+        if rows is None:  # not read yet: the query will see the invoice
+            return
+        rows.append((paid_on, due_date, invoice_id))
+        # newest first as the query orders them (paid_on, then id, descending; no paid_on last)
+        rows.sort(key=lambda r: (r[0] is not None, r[0] or dt.date.min, r[2]), reverse=True)
+        del rows[self.window:]
+
+
 def policy_for(session: Session, customer: Customer) -> Policy | None:
-    policies = org_policies(session, customer.org_id)
-    needs_profile = any(p.applies_to for p in policies if not p.is_default)
-    return choose(policies, customer, profile_of(session, customer) if needs_profile else None)
+    return PolicyBook.load(session, customer.org_id).policy_for(customer)
+
+
+def next_action_on(
+    policy: Policy | None, *, status: str, anchor: dt.date, dunning_step: int, paused_until: dt.date | None
+) -> dt.date | None:
+    """The day the next step not yet taken falls due (None: nothing more to do)."""
+    if status != "open":
+        return None
+    ahead = [s for s in steps_of(policy) if s.position > dunning_step]
+    nxt = anchor + dt.timedelta(days=ahead[0].days_after_due) if ahead else None
+    if nxt is not None and paused_until is not None:
+        nxt = max(nxt, paused_until)
+    return nxt
 
 
 def schedule(invoice: Invoice, policy: Policy | None) -> None:
@@ -230,14 +314,10 @@ def schedule(invoice: Invoice, policy: Policy | None) -> None:
     if invoice.dunning_anchor is None:
         invoice.dunning_anchor = invoice.due_date
     invoice.policy_id = policy.id if policy is not None else None
-    if invoice.status != "open":
-        invoice.next_action_on = None
-        return
-    ahead = [s for s in steps_of(policy) if s.position > invoice.dunning_step]
-    nxt = invoice.dunning_anchor + dt.timedelta(days=ahead[0].days_after_due) if ahead else None
-    if nxt is not None and invoice.paused_until is not None:
-        nxt = max(nxt, invoice.paused_until)
-    invoice.next_action_on = nxt
+    invoice.next_action_on = next_action_on(
+        policy, status=invoice.status, anchor=invoice.dunning_anchor, dunning_step=invoice.dunning_step,
+        paused_until=invoice.paused_until,
+    )
 
 
 def reschedule_open(session: Session, customer: Customer) -> None:
