@@ -6,6 +6,7 @@ import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 
 class SettingsError(Exception):
@@ -22,6 +23,8 @@ class Settings:
     sandbox_payments: bool = False
     stripe_api_base: str | None = None
     mollie_api_base: str | None = None
+    redis_url: str | None = None
+    redis_namespace: str = "settle"
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -40,6 +43,8 @@ class Settings:
             sandbox_payments=sandbox in {"1", "true", "yes"},
             stripe_api_base=env.get("SETTLE_STRIPE_API_BASE") or None,
             mollie_api_base=env.get("SETTLE_MOLLIE_API_BASE") or None,
+            redis_url=redis_url(env.get("SETTLE_REDIS_URL", "").strip() or None),
+            redis_namespace=env.get("SETTLE_REDIS_NAMESPACE", "").strip() or "settle",
         )
 
     def require_secret(self) -> None:
@@ -56,6 +61,25 @@ def normalize_database_url(url: str) -> str:
     for plain in ("postgres://", "postgresql://"):
         if url.startswith(plain):
             return "postgresql+psycopg://" + url[len(plain) :]
+    return url
+
+
+def redis_url(url: str | None) -> str | None:
+    """``redis://host:port/db`` or ``rediss://`` (TLS); anything else is refused by name."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        parts = parts._replace(netloc="")
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise SettingsError(
+            f"SETTLE_REDIS_URL must look like redis://host:6379/0 or rediss://host:6379/0, not {url.split('@')[-1]!r}"
+        )
+    db = parts.path.strip("/")
+    if db and not db.isdigit():
+        raise SettingsError(f"SETTLE_REDIS_URL: the database after the port must be a number, not {db!r}")
     return url
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from sqlalchemy.orm import Session
 
 from domain import apikeys
 
@@ -23,18 +22,24 @@ class Auth:
         return f"api_key:{self.key_id}"
 
 
-def provide_auth(request: Request[Any, Any, Any], db: Session) -> Auth:
+def provide_auth(request: Request[Any, Any, Any]) -> Auth:
+    """The request's API key, read in a short session of its own that is closed before the
+    handler is scheduled: a request waiting for a handler thread holds no connection
+    (``adapters.db.RequestSessions``)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     challenge = {"WWW-Authenticate": 'Bearer realm="settle"'}
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthorizedException("missing API key: send Authorization: Bearer <key>", headers=challenge)
-    key = apikeys.authenticate(db, token.strip())
-    if key is None:
+    with request.app.state.sessions.reader() as db:
+        key = apikeys.authenticate(db, token.strip())
+        found = None if key is None else (key.org_id, key.id, tuple(key.scopes))
+    if found is None:
         raise NotAuthorizedException("invalid or revoked API key", headers=challenge)
     needed = request.route_handler.opt.get("scope")
     if not isinstance(needed, str):  # fail closed: a handler without a declared scope is a bug
         raise PermissionDeniedException("this endpoint declares no scope")
-    if not apikeys.allows(list(key.scopes), needed):
+    org_id, key_id, scopes = found
+    if not apikeys.allows(list(scopes), needed):
         raise PermissionDeniedException(f"this API key lacks the scope {needed}")
-    return Auth(org_id=key.org_id, key_id=key.id, scopes=tuple(key.scopes))
+    return Auth(org_id=org_id, key_id=key_id, scopes=scopes)

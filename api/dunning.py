@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters.composer import JinjaComposer
-from adapters.settings import Settings
 from api import idempotency
 from api.auth import Auth
 from api.pagination import check_limit, page
@@ -116,13 +115,12 @@ class DunningController(Controller):
     tags = ["dunning"]
 
     @get("/preview", opt={"scope": "dunning:read"}, sync_to_thread=True)
-    def preview(self, request: Request[Any, Any, Any], auth: Auth, settings: Settings,
+    def preview(self, request: Request[Any, Any, Any], auth: Auth, composer: JinjaComposer,
                 as_of: dt.date | None = None) -> Preview:
         """Exactly what ``settle run --as-of`` would do for this organisation, changing nothing."""
         day = as_of or dt.date.today()
-        factory = request.app.state.sessionmaker
-        summary = dunning.plan(factory, as_of=day, composer=JinjaComposer(settings), org_id=auth.org_id,
-                               dry_run=True)
+        factory = request.app.state.sessions.reader
+        summary = dunning.plan(factory, as_of=day, composer=composer, org_id=auth.org_id, dry_run=True)
         return Preview(
             as_of=day,
             items=[PreviewItem(customer_id=p.customer_id, customer_name=p.customer_name, kind=p.kind,

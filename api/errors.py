@@ -14,6 +14,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.utils.scope.state import ScopeState
 
+from adapters.db import RETRY_AFTER, is_busy
 from domain.errors import Conflict, DomainError, NotFound
 
 log = logging.getLogger("settle.api")
@@ -21,7 +22,7 @@ log = logging.getLogger("settle.api")
 _STATUS = {NotFound: 404, Conflict: 409}
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-          415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited"}  # fmt: skip
+          415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited", 503: "unavailable"}  # fmt: skip
 _JSON_PATH = re.compile(r"`\$\.?([^`]*)`")
 _BYTE = re.compile(r"\s*\(byte (\d+)\)$")
 _TRUNCATED = "Input data was truncated"
@@ -162,6 +163,10 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if is_busy(exc):
+        log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+        return json_error(503, "the database is busy; try again in a moment", code="database_busy",
+                          headers={"Retry-After": RETRY_AFTER})
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return json_error(HTTP_500_INTERNAL_SERVER_ERROR, "an unexpected error occurred; it has been logged",
                       code="internal_error")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Router
 from litestar.di import Provide
 
+from adapters.db import provide_by_method
 from api.auth import provide_auth
 from api.bank import BankController
 from api.customers import CustomerController
@@ -39,7 +40,7 @@ def build_router() -> Router:
             RequestController,
             ProviderController,
         ],
-        dependencies={"auth": Provide(provide_auth, sync_to_thread=True)},
+        dependencies={"auth": Provide(provide_auth, sync_to_thread=True), "db": Provide(provide_by_method)},
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=1_000_000,
         security=[{"BearerAuth": []}],

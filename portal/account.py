@@ -23,7 +23,6 @@ from portal.callbacks import register
 from portal.delivery import deliver_soon
 from portal.errors import PageNotFound
 from portal.i18n import Translator
-from portal.security import limiter_of
 from portal.session import (
     Visitor,
     check_csrf,
@@ -96,7 +95,6 @@ class AccountController(Controller):
     def pay(self, request: Request[Any, Any, Any], wdb: Session, settings: Settings,
             data: Form = FORM) -> Response[Any]:  # fmt: skip
         """Start a payment of the chosen invoices (none: everything open) and go to the provider's checkout."""
-        limiter_of(request.app).check("pay", request)
         visitor = visit(request, wdb, settings)
         check_csrf(request, data, visitor.session.csrf)
         available = gateways.available(wdb, settings, visitor.org)
@@ -151,8 +149,8 @@ class AccountController(Controller):
                 state = None
             if state is not None and (state.status != "pending" or state.reversals):
                 found = wdb.get_one(Payment, found.id)
-                if register(wdb, settings, found, state, pages.today()):
-                    task = deliver_soon(request.app.state.engine, settings, visitor.org.id)
+                if register(wdb, request.app.state.mailer, found, state, pages.today()):
+                    task = deliver_soon(request.app.state.courier, visitor.org.id)
                 wdb.commit()
         template = "portal/_payment_status.html.j2" if is_htmx(request) else "portal/payment.html.j2"
         response = page(settings, visitor, template, payment=found)

@@ -17,7 +17,6 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from adapters.portal_mail import PortalMailer
-from adapters.settings import Settings
 from domain import checkout
 from domain.gateway import Gateway, ProviderState, WebhookNotice
 from domain.models import Payment
@@ -33,16 +32,16 @@ def state_of(gateway: Gateway, notice: WebhookNotice) -> ProviderState:
     return ProviderState(state.status, reversals)
 
 
-def register(session: Session, settings: Settings, payment: Payment, state: ProviderState, as_of: dt.date) -> bool:
+def register(session: Session, mailer: PortalMailer, payment: Payment, state: ProviderState, as_of: dt.date) -> bool:
     """Apply what the provider says to ``payment``; ``True`` if anything changed."""
-    changed = checkout.apply_status(session, payment, state.status, as_of, composer=PortalMailer(settings))
+    changed = checkout.apply_status(session, payment, state.status, as_of, composer=mailer)
     if state.reversals and checkout.apply_reversals(session, payment, state.reversals, as_of):
         changed = True
     return changed
 
 
 def on_notice(
-    session: Session, settings: Settings, gateway: Gateway, org_id: str, notice: WebhookNotice, as_of: dt.date
+    session: Session, mailer: PortalMailer, gateway: Gateway, org_id: str, notice: WebhookNotice, as_of: dt.date
 ) -> tuple[Payment | None, bool]:
     """The payment the notice is about (``None`` if unknown) and whether it changed, in one session."""
     if not notice.provider_payment_id:
@@ -50,4 +49,4 @@ def on_notice(
     payment = checkout.find(session, org_id, gateway.name, notice.provider_payment_id)
     if payment is None:
         return None, False
-    return payment, register(session, settings, payment, state_of(gateway, notice), as_of)
+    return payment, register(session, mailer, payment, state_of(gateway, notice), as_of)

@@ -4,28 +4,34 @@ so a thank-you or a fresh link arrives at once. ``settle run`` delivers whatever
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from litestar.background_tasks import BackgroundTask
-from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.db import make_sessionmaker
 from adapters.mail import transport_for
-from adapters.settings import Settings
 from domain.dunning import engine as dunning
 
 log = logging.getLogger("settle.portal")
 
 
-def deliver_now(engine: Engine, settings: Settings, org_id: str) -> None:
-    transport = transport_for(settings.mail_url)
-    try:
-        dunning.deliver(make_sessionmaker(engine, writer=True), transport, default_sender=settings.mail_from,
-                        org_id=org_id)  # fmt: skip
-    except Exception:  # the outbox keeps the message; the next run retries it
-        log.exception("delivering the outbox of %s after a portal request failed", org_id)
-    finally:
-        transport.close()
+@dataclass(frozen=True)
+class Courier:
+    """Built once by the app: the writer sessions and the mail setting the outbox is sent with."""
+
+    writer: sessionmaker[Session]
+    mail_url: str
+    sender: str
+
+    def deliver_now(self, org_id: str) -> None:
+        transport = transport_for(self.mail_url)  # one SMTP conversation per delivery
+        try:
+            dunning.deliver(self.writer, transport, default_sender=self.sender, org_id=org_id)
+        except Exception:  # the outbox keeps the message; the next run retries it
+            log.exception("delivering the outbox of %s after a portal request failed", org_id)
+        finally:
+            transport.close()
 
 
-def deliver_soon(engine: Engine, settings: Settings, org_id: str) -> BackgroundTask:
-    return BackgroundTask(deliver_now, engine, settings, org_id)
+def deliver_soon(courier: Courier, org_id: str) -> BackgroundTask:
+    return BackgroundTask(courier.deliver_now, org_id)

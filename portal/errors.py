@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, TooManyRequestsException, ValidationException
 
+from adapters.db import RETRY_AFTER, is_busy
 from domain.errors import DomainError, NotFound
 
 log = logging.getLogger("settle.portal")
@@ -52,8 +53,24 @@ class CsrfRefused(PortalError):
 class RateLimited(PortalError):
     status, template, title, body = 429, "portal/429.html.j2", "slow_title", "slow_body"
 
-    def __init__(self, retry_after: float) -> None:
-        super().__init__({"Retry-After": str(max(1, int(retry_after + 0.999)))})
+    def __init__(self, retry_after: float, headers: dict[str, str] | None = None) -> None:
+        super().__init__({**(headers or {}), "Retry-After": str(max(1, int(retry_after + 0.999)))})
+
+    @classmethod
+    def of(cls, exc: TooManyRequestsException) -> RateLimited:
+        """Litestar's 429 (``portal.security``'s limits) as the page; its reset is the wait."""
+        headers = dict(exc.headers or {})
+        reset = headers.get("RateLimit-Reset", "")
+        return cls(float(reset) if reset.isdigit() else 60.0, headers)
+
+
+class Busy(PortalError):
+    """Too many requests at once for the database: come back in a moment (503, Retry-After)."""
+
+    status, title, body = 503, "busy_title", "busy_body"
+
+    def __init__(self) -> None:
+        super().__init__({"Retry-After": RETRY_AFTER})
 
 
 def _lang(request: Request[Any, Any, Any]) -> str:
@@ -74,6 +91,8 @@ def on_portal_error(request: Request[Any, Any, Any], exc: Exception) -> Response
         return page_for(request, exc)
     if isinstance(exc, NotFound | NotFoundException):
         return page_for(request, PageNotFound())
+    if isinstance(exc, TooManyRequestsException):
+        return page_for(request, RateLimited.of(exc))
     if isinstance(exc, DomainError | ValidationException):
         return page_for(request, PortalError())
     if isinstance(exc, HTTPException):
@@ -82,6 +101,9 @@ def on_portal_error(request: Request[Any, Any, Any], exc: Exception) -> Response
         if exc.status_code == 405:  # a wrong method on a page is a page that is not there
             return page_for(request, PageNotFound())
         return page_for(request, error)
+    if is_busy(exc):
+        log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+        return page_for(request, Busy())
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     error = PortalError()
     error.status = 500

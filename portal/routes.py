@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from litestar import Router
-from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.static_files import create_static_files_router
-from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.db import make_sessionmaker
 from portal import sandbox
 from portal.account import AccountController
 from portal.errors import html_for_portal
@@ -28,32 +23,16 @@ MAX_WEBHOOK = 1024 * 1024
 __all__ = ["html_for_portal", "portal_headers", "route_handlers"]
 
 
-def provide_writer(state: State) -> Iterator[Session]:
-    """A session for a portal POST. On SQLite it takes the write lock at BEGIN, so a request that
-    reads in order to write cannot be overtaken between the two (see ``make_sessionmaker``)."""
-    factory: sessionmaker[Session] | None = state.get("portal_writer")
-    if factory is None:
-        factory = state["portal_writer"] = make_sessionmaker(state.engine, writer=True)
-    session = factory()
-    try:
-        yield session
-    finally:
-        session.rollback()
-        session.close()
-
-
 def route_handlers() -> list[Any]:
     pages = Router(
         path="/",
         route_handlers=[LinkController, AccountController, sandbox.SandboxController, MailboxController],
-        dependencies={"wdb": Provide(provide_writer)},
         request_max_body_size=MAX_FORM,
         include_in_schema=False,
     )
     hooks = Router(
         path="/",
         route_handlers=[WebhookController],
-        dependencies={"wdb": Provide(provide_writer)},
         request_max_body_size=MAX_WEBHOOK,
         include_in_schema=False,
     )

@@ -139,8 +139,8 @@ class SandboxController(Controller):
         gateway.choose(payment, str(outcome))
         # The provider calls the app back: an id only, as Mollie does; the app fetches the status.
         notice = gateway.parse_webhook(f"id={provider_payment_id}".encode(), {})
-        _, changed = on_notice(wdb, settings, gateway, payment.org_id, notice, pages.today())
+        _, changed = on_notice(wdb, request.app.state.mailer, gateway, payment.org_id, notice, pages.today())
         back = gateway.return_url(payment)
         wdb.commit()
-        task = deliver_soon(request.app.state.engine, settings, payment.org_id) if changed else None
+        task = deliver_soon(request.app.state.courier, payment.org_id) if changed else None
         return Redirect(back, status_code=303, background=task)

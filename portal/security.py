@@ -1,25 +1,33 @@
-"""Response headers for every portal answer, and in-memory rate limits per client IP.
+"""Response headers for every portal answer, and rate limits per client address.
 
 The headers are added in a ``before_send`` hook, so they are on every portal
 response: pages, redirects, partials, and error pages raised before any route
 matched. A handler that sets its own Content-Security-Policy (the demo
 mailbox's e-mail view) keeps it; ``Cache-Control: no-store`` is always forced.
+
+The limits are Litestar's ``RateLimitMiddleware``, one per limited route, counting in the
+app's ``rate_limit`` store (``adapters.stores``: memory, or Redis shared by every worker).
+The client address is ``request.client.host``: the peer, or behind a load balancer the
+forwarded address once ``settle serve --proxy-headers`` trusts it.
 """
 
 from __future__ import annotations
 
 import functools
-import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from litestar import Litestar, Request
-from litestar.types import Message, Scope
+from litestar import Request
+from litestar.middleware.base import DefineMiddleware
+from litestar.middleware.rate_limit import DURATION_VALUES, CacheObject, RateLimitConfig, RateLimitMiddleware
+from litestar.serialization import decode_json, encode_json
+from litestar.stores.base import Store
+from litestar.types import ASGIApp, Message, Scope
 
-from portal.errors import RateLimited, is_portal_path
+from adapters.stores import RATE_LIMIT_STORE
+from portal.errors import is_portal_path
 
 # The providers' hosted checkouts must be allowed as form targets: browsers apply form-action
 # to the redirect that follows a form post, and ``POST /portal/pay`` answers with one.
@@ -94,64 +102,75 @@ async def portal_headers(message: Message, scope: Scope) -> None:
 
 # --- rate limits ------------------------------------------------------------------
 
-LIMITS: dict[str, tuple[int, float]] = {
-    "link": (20, 60.0),  # opening /p/ links: 20 a minute per IP
-    "renew": (5, 600.0),  # asking for a fresh link: 5 per 10 minutes per IP
-    "pay": (10, 60.0),  # starting payments: 10 a minute per IP
-}
+
+class PortalRateLimitMiddleware(RateLimitMiddleware):
+    """Litestar's ``RateLimitMiddleware`` (a fixed window in the app's store, per client address),
+    keyed by bucket and with a window of any number of seconds.
+
+    Over the limit it raises Litestar's ``TooManyRequestsException``; the portal's error handler
+    answers it with the 429 page and ``Retry-After`` (``portal.errors``)."""
+
+    config: PortalLimit
+
+    def __init__(self, app: ASGIApp, config: PortalLimit) -> None:
+        super().__init__(app, config)
+        self.window = config.window or DURATION_VALUES[self.unit]
+
+    def cache_key_from_request(self, request: Request[Any, Any, Any]) -> str:
+        return f"{self.config.bucket}:{self.get_identifier_for_request(request)}"
+
+    async def retrieve_cached_history(self, key: str, store: Store) -> CacheObject:
+        now = int(time.time())
+        cached = await store.get(key)
+        if cached:
+            found = CacheObject(**decode_json(value=cached))
+            if found.reset > now:
+                return found
+        return CacheObject(history=[], reset=now + self.window)
+
+    async def set_cached_history(self, key: str, cache_object: CacheObject, store: Store) -> None:
+        now = int(time.time())
+        cache_object.history = [now, *cache_object.history]
+        await store.set(key, encode_json(cache_object), expires_in=max(1, cache_object.reset - now))
+
+    def create_response_headers(self, cache_object: CacheObject) -> dict[str, str]:
+        headers = super().create_response_headers(cache_object)
+        headers[self.config.rate_limit_policy_header_key] = f"{self.max_requests}; w={self.window}"
+        return headers
 
 
-class Limiter:
-    """A sliding window per (bucket, key) in memory; one process, as the issue asks."""
+@dataclass
+class PortalLimit(RateLimitConfig):
+    """One of the portal's limits: Litestar's ``RateLimitConfig`` for one route and its own bucket.
 
-    def __init__(self, limits: dict[str, tuple[int, float]] | None = None,
-                 clock: Callable[[], float] = time.monotonic, max_keys: int = 50_000) -> None:  # fmt: skip
-        self.limits = dict(limits or LIMITS)
-        self.clock = clock
-        self.max_keys = max_keys
-        self._hits: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
+    ``window`` is for limits whose window is not one unit of ``rate_limit`` (5 per 10 minutes)."""
 
-    def hit(self, bucket: str, key: str) -> float | None:
-        """Count a hit; the seconds to wait if over the limit, else ``None``."""
-        count, window = self.limits[bucket]
-        now = self.clock()
-        with self._lock:
-            if len(self._hits) > self.max_keys:
-                self._sweep(now)
-            hits = self._hits.setdefault((bucket, key), deque())
-            while hits and hits[0] <= now - window:
-                hits.popleft()
-            if len(hits) >= count:
-                return hits[0] + window - now
-            hits.append(now)
-            return None
+    bucket: str = ""
+    method: str = "GET"
+    path: str = ""  # the route's path template, as Litestar puts it in the scope
+    window: int | None = None
+    store: str = RATE_LIMIT_STORE
+    middleware_class: type[RateLimitMiddleware] = PortalRateLimitMiddleware
 
-    def _sweep(self, now: float) -> None:
-        longest = max(w for _, w in self.limits.values())
-        for k in [k for k, v in self._hits.items() if not v or v[-1] <= now - longest]:
-            del self._hits[k]
+    def __post_init__(self) -> None:
+        if self.check_throttle_handler is None:
+            self.check_throttle_handler = self.applies
+        super().__post_init__()
 
-    def check(self, bucket: str, request: Request[Any, Any, Any]) -> None:
-        wait = self.hit(bucket, client_ip(request))
-        if wait is not None:
-            raise RateLimited(wait)
+    def applies(self, request: Request[Any, Any, Any]) -> bool:
+        return request.method == self.method and request.scope.get("path_template") == self.path
 
 
-def client_ip(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
+RATE_LIMITS = (
+    # opening /p/ links: 20 a minute per address (a good link counts too: tries, not failures)
+    PortalLimit(bucket="link", rate_limit=("minute", 20), method="GET", path="/p/{token}"),
+    # asking for a fresh link: 5 per 10 minutes per address
+    PortalLimit(bucket="renew", rate_limit=("minute", 5), window=600, method="POST", path="/p/renew"),
+    # starting payments: 10 a minute per address
+    PortalLimit(bucket="pay", rate_limit=("minute", 10), method="POST", path="/portal/pay"),
+)
 
 
-_lock = threading.Lock()
-
-
-def limiter_of(app: Litestar) -> Limiter:
-    """The app's limiter, made on first use (one per app instance)."""
-    found = app.state.get("portal_limiter")
-    if found is None:
-        with _lock:
-            found = app.state.get("portal_limiter")
-            if found is None:
-                found = app.state["portal_limiter"] = Limiter()
-    assert isinstance(found, Limiter)
-    return found
+def rate_limits() -> list[DefineMiddleware]:
+    """The portal's limits as app middleware; they count in the app's ``rate_limit`` store."""
+    return [limit.middleware for limit in RATE_LIMITS]

@@ -80,12 +80,12 @@ def _receive(request: Request[Any, Any, Any], db: Session, wdb: Session, setting
         except GatewayError as exc:
             return _unavailable(provider, org_slug, exc)
         payment = wdb.get_one(Payment, payment_id)
-        changed = register(wdb, settings, payment, state, pages.today())
+        changed = register(wdb, request.app.state.mailer, payment, state, pages.today())
         wdb.commit()
     finally:
         db.rollback()
         wdb.rollback()  # nothing uncommitted outlives the request, nor SQLite's write lock
     response = _answer(200, received=True, known=True, changed=changed)
     if changed:
-        response.background = deliver_soon(request.app.state.engine, settings, org_id)
+        response.background = deliver_soon(request.app.state.courier, org_id)
     return response

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -10,25 +10,18 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.db import make_engine, make_sessionmaker
+from adapters.composer import JinjaComposer
+from adapters.db import RequestSessions, handler_executor, make_serving_engine, provide_reader, provide_writer
+from adapters.portal_mail import PortalMailer
 from adapters.settings import Settings, get_settings
+from adapters.stores import RATE_LIMIT_STORE, make_store
 from api.docs import ReferencePage
 from api.errors import EXCEPTION_HANDLERS
 from api.router import API_PREFIX, build_router
 from portal import routes as portal
-
-
-def provide_db(state: State) -> Iterator[Session]:
-    """One session per request; handlers commit explicitly, anything else is rolled back."""
-    factory: sessionmaker[Session] = state.sessionmaker
-    session = factory()
-    try:
-        yield session
-    finally:
-        session.rollback()
-        session.close()
+from portal.delivery import Courier
+from portal.security import rate_limits
 
 
 def provide_settings(state: State) -> Settings:
@@ -36,23 +29,45 @@ def provide_settings(state: State) -> Settings:
     return settings
 
 
+def provide_composer(state: State) -> JinjaComposer:
+    composer: JinjaComposer = state.composer
+    return composer
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Litestar:
     settings = settings or get_settings()
-    engine = engine or make_engine(settings.database_url)
-    state = State({"settings": settings, "engine": engine, "sessionmaker": make_sessionmaker(engine)})
+    own_engine = engine is None
+    engine = engine or make_serving_engine(settings.database_url)
+    sessions = RequestSessions.on(engine)
+    # The edges, built once and handed to every request (handlers never construct them).
+    state = State({
+        "settings": settings, "engine": engine, "sessions": sessions,
+        "composer": JinjaComposer(settings), "mailer": PortalMailer(settings),
+        "courier": Courier(sessions.writer, settings.mail_url, settings.mail_from),
+    })  # fmt: skip
+
+    def on_startup(app: Litestar) -> None:
+        # Sync handlers run here (Litestar uses the loop's default executor): a known number of
+        # threads, sized with the pool (see ``adapters.db.RequestSessions``).
+        asyncio.get_running_loop().set_default_executor(handler_executor())
 
     def on_shutdown(app: Litestar) -> None:
-        if engine is not app.state.get("external_engine"):
-            app.state.engine.dispose()
+        sessions.close()
+        if own_engine:
+            engine.dispose()
 
     return Litestar(
         route_handlers=[build_router(), *portal.route_handlers()],
         dependencies={
-            "db": Provide(provide_db),
+            "db": Provide(provide_reader),
+            "wdb": Provide(provide_writer),
             "settings": Provide(provide_settings, sync_to_thread=False),
+            "composer": Provide(provide_composer, sync_to_thread=False),
         },
         exception_handlers=portal.html_for_portal(EXCEPTION_HANDLERS),
         before_send=[portal.portal_headers],
+        middleware=rate_limits(),
+        stores={RATE_LIMIT_STORE: make_store(settings)},
         state=state,
         openapi_config=OpenAPIConfig(
             title="Settle back-office API",
@@ -66,6 +81,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             components=Components(security_schemes={"BearerAuth": SecurityScheme(type="http", scheme="bearer")}),
             render_plugins=[ReferencePage(path="/docs")],
         ),
+        on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         debug=False,
     )

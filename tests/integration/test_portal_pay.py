@@ -273,8 +273,8 @@ def test_two_notices_at_once_register_the_payment_once(engine: Engine, db: Sessi
         start.wait(timeout=10)
         with writer() as session:
             notice = WebhookNotice(str(payment.provider_payment_id))
-            _, did = on_notice(session, settings, SandboxGateway(session, w.org.id, settings.base_url), w.org.id,
-                               notice, h.TODAY)  # fmt: skip
+            gateway = SandboxGateway(session, w.org.id, settings.base_url)
+            _, did = on_notice(session, PortalMailer(settings), gateway, w.org.id, notice, h.TODAY)
             session.commit()
             changed.append(did)
 
