@@ -305,15 +305,23 @@ def run_command(as_of: str | None, slug: str | None, dry_run: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--proxy-headers/--no-proxy-headers", default=False, show_default=True,
+              help="Take the client address from X-Forwarded-For (behind a load balancer).")  # fmt: skip
+@click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True,
+              help="Comma-separated addresses (or *) of the proxies whose forwarded headers are trusted.")  # fmt: skip
+def serve(host: str, port: int, workers: int, proxy_headers: bool, forwarded_allow_ips: str) -> None:
     """Serve portal, API and webhooks with uvicorn."""
     import uvicorn
+
+    from adapters.stores import unreachable
 
     settings = load_settings()
     try:
         settings.require_secret()
     except SettingsError as exc:
         fail(str(exc))
+    if problem := unreachable(settings):
+        fail(problem)
     ready_engine(settings).dispose()
     uvicorn.run(
         "settle.app:asgi_factory",
@@ -322,7 +330,8 @@ def serve(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_level="info",
-        proxy_headers=True,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 

@@ -1,0 +1,171 @@
+"""The portal's rate limits on Litestar's ``RateLimitMiddleware``: the 429 page with ``Retry-After``
+from one app's memory store, and one count shared by two real ``settle serve`` processes on Redis.
+
+Redis runs on 127.0.0.1:6379 (``.ci/run`` starts it); ``SETTLE_TEST_REDIS_URL`` points elsewhere.
+Each test uses a namespace of its own in database 15 and deletes it afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from sqlalchemy.orm import Session
+
+from adapters.settings import Settings, SettingsError
+from adapters.stores import SweptMemoryStore, make_store
+from tests.conftest import SECRET
+from tests.integration import portal_helpers as h
+from tests.integration.test_cli_serve_and_demo import free_port, started
+from tests.integration.test_foundation_cli import _env, run
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def retry_after(response: Any) -> int:
+    value = response.headers["retry-after"]
+    assert value.isdigit() and int(value) >= 1, value
+    return int(value)
+
+
+# --- one app, the memory store ------------------------------------------------------------
+
+
+def test_the_store_is_in_memory_unless_redis_is_set(settings: Settings) -> None:
+    assert isinstance(make_store(settings), SweptMemoryStore)
+
+
+def test_opening_links_over_the_limit_answers_429_with_retry_after(client: Any, db: Session) -> None:
+    answers = [client.get(f"/p/nonsense-{i}", follow_redirects=False) for i in range(20)]
+    assert [r.status_code for r in answers] == [404] * 20  # under the limit: the page itself
+    assert [r.headers["ratelimit-remaining"] for r in answers[-2:]] == ["1", "0"]
+    over = client.get("/p/nonsense", follow_redirects=False)
+    assert over.status_code == 429 and retry_after(over) <= 60
+    assert over.headers["content-type"].startswith("text/html") and "Even geduld" in over.text
+    assert client.get("/portal", follow_redirects=False).status_code == 403  # other routes are not limited
+
+
+def test_the_429_page_speaks_the_debtors_language(client: Any, db: Session) -> None:
+    for i in range(20):
+        client.get(f"/p/x{i}")
+    english = client.get("/p/x", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert english.status_code == 429 and "Please wait a moment" in english.text and retry_after(english) >= 1
+    assert "Even geduld" in client.get("/p/x?lang=nl").text
+
+
+def test_starting_payments_over_the_limit_answers_429_with_retry_after(
+    client: Any, db: Session, settings: Settings
+) -> None:
+    w = h.world(db)
+    page = h.sign_in(client, db, settings, w.customer)  # one link opened: not a payment
+    codes = [h.pay(client, page, [w.ids[0]]).status_code for _ in range(10)]
+    assert codes == [303] * 10
+    over = h.pay(client, page, [w.ids[0]])
+    assert over.status_code == 429 and retry_after(over) <= 60 and "Even geduld" in over.text
+    assert len(h.payments(db, w.customer)) == 10
+
+
+def test_asking_for_fresh_links_waits_up_to_ten_minutes(client: Any, db: Session, settings: Settings) -> None:
+    w = h.world(db)
+    expired = h.token(db, settings, w.customer, days=1, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=2))
+    csrf = h.csrf(client.get(f"/p/{expired}").text)
+    codes = [client.post("/p/renew", data={"csrf_token": csrf, "token": expired}).status_code for _ in range(5)]
+    assert codes == [200] * 5
+    over = client.post("/p/renew", data={"csrf_token": csrf, "token": expired})
+    assert over.status_code == 429 and 60 < retry_after(over) <= 600
+    assert over.headers["ratelimit-policy"] == "5; w=600"
+
+
+# --- settings ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:6379", "127.0.0.1:6379", "redis://", "redis://h:port/0",
+                                 "redis://127.0.0.1:6379/zero"])  # fmt: skip
+def test_a_bad_redis_url_is_a_settings_error_naming_the_variable(url: str) -> None:
+    with pytest.raises(SettingsError, match="SETTLE_REDIS_URL"):
+        Settings.from_env({"SETTLE_REDIS_URL": url})
+
+
+def test_redis_urls_are_read() -> None:
+    assert Settings.from_env({}).redis_url is None
+    assert Settings.from_env({"SETTLE_REDIS_URL": " "}).redis_url is None
+    tls = Settings.from_env({"SETTLE_REDIS_URL": "rediss://:pw@cache.internal:6380/2"})
+    assert tls.redis_url == "rediss://:pw@cache.internal:6380/2" and tls.redis_namespace == "settle"
+
+
+def test_serve_refuses_a_bad_redis_url_with_exit_2(scratch_database: Any) -> None:
+    env = _env(scratch_database(), SETTLE_SECRET_KEYS="serve-test-secret", SETTLE_REDIS_URL="http://127.0.0.1:6379")
+    refused = run("serve", "--port", str(free_port()), env=env)
+    assert refused.returncode == 2, refused.stderr
+    assert "SETTLE_REDIS_URL" in refused.stderr and "redis://" in refused.stderr
+
+
+def test_serve_refuses_a_redis_it_cannot_reach_with_exit_2(scratch_database: Any) -> None:
+    env = _env(scratch_database(), SETTLE_SECRET_KEYS="serve-test-secret",
+               SETTLE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/15")  # fmt: skip
+    refused = run("serve", "--port", str(free_port()), env=env)
+    assert refused.returncode == 2, refused.stderr
+    assert "SETTLE_REDIS_URL: cannot reach Redis" in refused.stderr
+
+
+# --- two processes, one Redis -----------------------------------------------------------
+
+
+@pytest.fixture
+def redis_namespace() -> Iterator[str]:
+    """A namespace of this test's own in the test Redis; deleted afterwards."""
+    url = os.environ.get("SETTLE_TEST_REDIS_URL", REDIS_URL)
+    namespace = f"settle_test_{uuid.uuid4().hex[:12]}"
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:  # a missing Redis is a broken test machine, not a skipped test
+        pytest.fail(f"Redis is not reachable at {url} ({exc}): start it as .ci/run does")
+    try:
+        yield namespace
+    finally:  # RedisStore keys are "<namespace>:<key>"
+        for key in client.scan_iter(match=f"{namespace}:*"):
+            client.delete(key)
+        client.close()
+
+
+def test_two_servers_on_one_redis_share_the_limit(
+    database_url: str, engine: Any, db: Session, redis_namespace: str
+) -> None:
+    keys = redis.Redis.from_url(os.environ.get("SETTLE_TEST_REDIS_URL", REDIS_URL))
+    settings = Settings(database_url=database_url, secret_keys=(SECRET,))
+    w = h.world(db)
+    good = h.token(db, settings, w.customer)
+    env = _env(database_url, SETTLE_SECRET_KEYS=SECRET, SETTLE_REDIS_NAMESPACE=redis_namespace,
+               SETTLE_REDIS_URL=os.environ.get("SETTLE_TEST_REDIS_URL", REDIS_URL))  # fmt: skip
+    ports = free_port(), free_port()
+    trust = ("--proxy-headers", "--forwarded-allow-ips", "127.0.0.1")
+    with (
+        started("serve", "--host", "127.0.0.1", "--port", str(ports[0]), *trust, env=env),
+        started("serve", "--host", "127.0.0.1", "--port", str(ports[1]), *trust, env=env),
+        httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=30) as a,
+        httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30) as b,
+    ):
+        debtor = {"X-Forwarded-For": "198.51.100.7"}  # the load balancer's word for the debtor's address
+        opened = a.get(f"/p/{good}", headers=debtor, follow_redirects=False)
+        assert opened.status_code == 303, opened.text
+        codes = [(a if i % 2 else b).get(f"/p/nonsense-{i}", headers=debtor).status_code for i in range(19)]
+        assert codes == [404] * 19  # twenty opens, split over the two servers
+        for server in (b, a):
+            over = server.get(f"/p/{good}", headers=debtor, follow_redirects=False)
+            assert over.status_code == 429, over.text
+            assert retry_after(over) <= 60 and "Even geduld" in over.text
+        # Another address behind the same load balancer has a count of its own.
+        other = b.get(f"/p/{good}", headers={"X-Forwarded-For": "198.51.100.8"}, follow_redirects=False)
+        assert other.status_code == 303, other.text
+    assert sorted(keys.scan_iter(match=f"{redis_namespace}:*")) == [
+        f"{redis_namespace}:link:198.51.100.{n}".encode() for n in (7, 8)
+    ]
+    keys.close()
