@@ -221,7 +221,7 @@ def _create_many(session: Session, org: Organisation, news: Sequence[NewInvoice]
             "description": new.description, "pdf_url": new.pdf_url,
             "paid_on": new.issue_date if status == "paid" else None,
             "policy_id": policy.id if policy is not None else None, "dunning_step": 0, "dunning_anchor": g.due_date,
-            "next_action_on": next_action_on(policy, status=status, anchor=g.due_date, dunning_step=0,
+            "next_action_on": next_action_on(book.steps(policy), status=status, anchor=g.due_date, dunning_step=0,
                                              paused_until=None),
             "fees_cents": 0, "costs_cents": 0, "interest_cents": 0, "created_at": now, "updated_at": now,
         }  # fmt: skip

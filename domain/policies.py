@@ -261,6 +261,7 @@ class PolicyBook:
         self.session, self.org_id, self.policies, self.window = session, org_id, policies, window
         self.needs_profile = any(p.applies_to for p in policies if not p.is_default)
         self._history: dict[str, list[PaidRow]] = {}
+        self._steps: dict[str | None, list[Step]] = {}
 
     @classmethod
     def load(cls, session: Session, org_id: str, customers: Iterable[Customer] = (), *, window: int = 50) -> PolicyBook:
@@ -282,6 +283,14 @@ class PolicyBook:
     def policy_for(self, customer: Customer) -> Policy | None:
         return choose(self.policies, customer, self.profile(customer) if self.needs_profile else None)
 
+    def steps(self, policy: Policy | None) -> list[Step]:
+        """``steps_of(policy)``, made once per policy."""
+        key = policy.id if policy is not None else None
+        steps = self._steps.get(key)
+        if steps is None:
+            steps = self._steps[key] = steps_of(policy)
+        return steps
+
     def paid(self, customer_id: str, paid_on: dt.date, due_date: dt.date, invoice_id: str) -> None:
         rows = self._history.get(customer_id)
         if rows is None:  # not read yet: the query will see the invoice
@@ -297,12 +306,12 @@ def policy_for(session: Session, customer: Customer) -> Policy | None:
 
 
 def next_action_on(
-    policy: Policy | None, *, status: str, anchor: dt.date, dunning_step: int, paused_until: dt.date | None
+    steps: Sequence[Step], *, status: str, anchor: dt.date, dunning_step: int, paused_until: dt.date | None
 ) -> dt.date | None:
-    """The day the next step not yet taken falls due (None: nothing more to do)."""
+    """The day the next of the policy's ``steps`` not yet taken falls due (None: nothing more to do)."""
     if status != "open":
         return None
-    ahead = [s for s in steps_of(policy) if s.position > dunning_step]
+    ahead = [s for s in steps if s.position > dunning_step]
     nxt = anchor + dt.timedelta(days=ahead[0].days_after_due) if ahead else None
     if nxt is not None and paused_until is not None:
         nxt = max(nxt, paused_until)
@@ -315,7 +324,7 @@ def schedule(invoice: Invoice, policy: Policy | None) -> None:
         invoice.dunning_anchor = invoice.due_date
     invoice.policy_id = policy.id if policy is not None else None
     invoice.next_action_on = next_action_on(
-        policy, status=invoice.status, anchor=invoice.dunning_anchor, dunning_step=invoice.dunning_step,
+        steps_of(policy), status=invoice.status, anchor=invoice.dunning_anchor, dunning_step=invoice.dunning_step,
         paused_until=invoice.paused_until,
     )
 
