@@ -341,7 +341,11 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
+        # One message per customer and step (see domain.outbox.key): queued twice is a unique violation.
+        Index("ux_outbox_messages_dedupe_key", "dedupe_key", unique=True),
+    )
 
     id: Mapped[str] = _id("msg")
     org_id: Mapped[str] = _org()
@@ -358,6 +362,9 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = _created()
     sent_at: Mapped[dt.datetime | None] = mapped_column()
+    dedupe_key: Mapped[str | None] = mapped_column(String(160))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # the delivering run (domain.outbox)
+    render: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # a draft's words to be, as data
 
 
 class DunningAction(Base):

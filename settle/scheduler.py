@@ -1,18 +1,128 @@
-"""``settle run``: plan the dunning actions due by a date and deliver them."""
+"""``settle run``: plan the dunning actions due by a date, render them, deliver them.
+
+The composition root of a run: the Jinja composer (one environment, templates
+compiled once per process), the mail transport, and the run's *claimant*, the
+token it claims outbox rows with and the way to tell whether another run that
+claimed rows is still alive (``domain.outbox``):
+
+* PostgreSQL: the run holds a session advisory lock for as long as it lives, on
+  a connection of its own that is never inside a transaction (it blocks
+  nobody); a claim is alive while its lock is held (``pg_locks``).
+* SQLite: the run holds an ``flock`` on a file of its own next to the database
+  (``<database>-runs/<token>``); the kernel drops it when the process dies,
+  kill -9 included.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable
+import fcntl
+import os
+import secrets
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import IO, Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select, text
 
 from adapters.composer import JinjaComposer
 from adapters.db import make_sessionmaker
 from adapters.mail import transport_for
 from adapters.settings import Settings
+from domain import outbox
 from domain.dunning import engine as dunning
 from domain.models import Organisation, SchedulerRun, utcnow
+
+LOCK_CLASS = 0x5E77  # the first key of a run's advisory lock: "a dunning run"
+DELIVERY_BATCH = 500
+
+
+class PgClaimant:
+    """A run on PostgreSQL: alive while its advisory lock is held."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.key = secrets.randbelow(2**31 - 2) + 1
+        self.token = f"pg:{self.key}"
+        self._conn: Connection | None = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        self._conn.execute(
+            text("SELECT pg_advisory_lock(CAST(:c AS integer), CAST(:k AS integer))"), {"c": LOCK_CLASS, "k": self.key}
+        )
+
+    def alive(self, tokens: Collection[str]) -> set[str]:
+        assert self._conn is not None
+        held = {
+            f"pg:{k}"
+            for (k,) in self._conn.execute(
+                text(
+                    "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND classid::bigint = :c AND objsubid = 2"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                ),
+                {"c": LOCK_CLASS},
+            )
+        }
+        return {t for t in tokens if t in held}
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()  # the lock goes with the session
+            self._conn = None
+
+
+class FileClaimant:
+    """A run on SQLite: alive while it holds the ``flock`` on its file."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        name = f"{os.getpid()}-{secrets.token_hex(6)}"
+        self.token = f"file:{name}"
+        self._fh: IO[bytes] | None = open(folder / name, "wb")  # noqa: SIM115 - held for the run's life
+        fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def alive(self, tokens: Collection[str]) -> set[str]:
+        live = set()
+        for token in tokens:
+            if token == self.token:
+                live.add(token)
+                continue
+            if not token.startswith("file:"):
+                continue
+            path = self.folder / token[len("file:") :]
+            try:
+                fh = open(path, "rb")  # noqa: SIM115
+            except FileNotFoundError:
+                continue
+            with fh:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    live.add(token)
+                    continue
+                fcntl.flock(fh, fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):
+                path.unlink()  # its run is gone
+        return live
+
+    def close(self) -> None:
+        if self._fh is not None:
+            with contextlib.suppress(OSError):
+                (self.folder / self.token[len("file:") :]).unlink()
+            self._fh.close()
+            self._fh = None
+
+
+def claimant_for(engine: Engine) -> Any:
+    """The claimant of a run on ``engine`` (see the module docstring)."""
+    if engine.dialect.name == "postgresql":
+        return PgClaimant(engine)
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        path = Path(database)
+        return FileClaimant(path.with_name(path.name + "-runs"))
+    return outbox.LocalClaimant()
 
 
 def run(
@@ -23,6 +133,7 @@ def run(
     org_slug: str | None = None,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
+    composer: JinjaComposer | None = None,
 ) -> dunning.RunSummary:
     writer = make_sessionmaker(engine, writer=True)
     org_id = None
@@ -31,19 +142,27 @@ def run(
             org_id = session.scalar(select(Organisation.id).where(Organisation.slug == org_slug))
         if org_id is None:
             raise LookupError(f"no organisation with slug {org_slug!r}")
-    composer = JinjaComposer(settings)
+    composer = composer or JinjaComposer(settings)
     started = utcnow()
-    # A dry run prints its plan; a real run keeps only counts, so its memory does not grow with the plan.
-    summary = dunning.plan(
-        writer, as_of=as_of, composer=composer, org_id=org_id, dry_run=dry_run, progress=progress, keep_plan=dry_run
-    )
     if dry_run:
-        return summary
-    transport = transport_for(settings.mail_url)
+        # A dry run prints its plan; it claims and plans, and writes, renders and sends nothing.
+        return dunning.plan(writer, as_of=as_of, composer=composer, org_id=org_id, dry_run=True, progress=progress)
+    claimant = claimant_for(engine)
     try:
-        dunning.deliver(writer, transport, default_sender=settings.mail_from, org_id=org_id, summary=summary)
+        # A real run keeps only counts, so its memory does not grow with the plan.
+        summary = dunning.plan(
+            writer, as_of=as_of, composer=composer, org_id=org_id, progress=progress, keep_plan=False,
+            claimant=claimant,
+        )  # fmt: skip
+        transport = transport_for(settings.mail_url)
+        try:
+            batch = int(os.environ.get("SETTLE_DELIVERY_BATCH", DELIVERY_BATCH))
+            dunning.deliver(writer, transport, default_sender=settings.mail_from, org_id=org_id, summary=summary,
+                            batch_size=batch, claimant=claimant)  # fmt: skip
+        finally:
+            transport.close()
     finally:
-        transport.close()
+        claimant.close()
     with writer() as session:
         session.add(
             SchedulerRun(

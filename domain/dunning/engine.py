@@ -1,62 +1,78 @@
-"""One dunning run: plan what is due into the outbox, then deliver the outbox.
+"""One dunning run as a pipeline: claim, plan, write, render, deliver.
 
-Planning works in batches. A batch claims due invoices through the partial
-index on ``next_action_on`` (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so two
-runs never take the same invoice; SQLite: ``BEGIN IMMEDIATE``, one writer at a
-time), takes every other due invoice of the same customers with them, asks the
-pure rules what each needs, and writes in one transaction: the actions (unique
-per invoice and step), one message per customer, fees, costs, interest and the
-new ``next_action_on``. Every invoice a batch touches leaves the due set, so
-the loop ends and memory stays flat.
+1. **claim** (``_claim``): a batch of whole customers with something due. Due
+   invoices are walked through the partial index on ``next_action_on`` (keyset,
+   so no batch rescans what came before); their customers are claimed, on
+   PostgreSQL with ``FOR UPDATE SKIP LOCKED`` on the customer row, on SQLite
+   under the single writer (the caller's ``BEGIN IMMEDIATE``). Then, and only
+   then, the claimed customers' due invoices are read (locked): a customer is
+   planned by exactly one run, all its due invoices together.
+2. **plan** (``domain.dunning.plan.plan_customer``): pure, per customer.
+3. **write** (``_write``): the batch's invoice updates, outbox rows (drafts,
+   one per customer and day: ``domain.outbox.dunning_key``), tasks, actions and
+   events in a few multi-row statements, then commit.
+4. **render** (``render``): the drafts' words, with no transaction open, from the
+   data the draft carries; stored in one statement per batch with the letters.
+5. **deliver** (``deliver``): the outbox in batches claimed for this run
+   (``domain.outbox.claim``); no database lock is held while the mail server
+   talks; each accepted message is recorded in a tiny transaction of its own
+   before the next is sent, refusals in one statement per batch.
 
-Delivery comes after commit. Each pending message is locked, handed to the
-transport and marked sent in its own transaction; a failure leaves it pending
-with a growing back-off. A crash between planning and delivery leaves pending
-rows, which the next run delivers.
+A run holds one batch, not its plan, so its memory does not grow with the
+number of due invoices.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from domain import outbox
 from domain.dunning.messages import (
     Composer,
     CostsNotice,
     DeliveryError,
     MessageContext,
     MessageLine,
+    Rendered,
     Transport,
 )
-from domain.dunning.rules import Decision, Step, Track, advance, strength
-from domain.events import record
+from domain.dunning.plan import (
+    WRITTEN,
+    CustomerFacts,
+    CustomerPlan,
+    Holds,
+    InvoiceState,
+    MessagePlan,
+    OrgTerms,
+    plan_customer,
+)
 from domain.ids import new_id
 from domain.invoices import UNSETTLED
-from domain.law import collection_costs, earliest_costs_date, statutory_interest
-from domain.law.interest import InterestKind, InterestResult, RateUnavailableError
+from domain.law.interest import Capitalisation, InterestPeriod, InterestResult
 from domain.models import (
     Customer,
     Document,
     DunningAction,
+    Event,
     Invoice,
     Organisation,
-    OutboxMessage,
     Policy,
     Task,
     utcnow,
 )
 from domain.policies import choose, org_policies, profile_of, steps_of
-from domain.statement import split_open
 
-EMAIL_KINDS = ("reminder", "statement_reminder", "final_reminder", "formal_notice", "collection_handover")
-LETTER_KINDS = ("formal_notice", "collection_handover")
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = outbox.MAX_ATTEMPTS
+_STATE_COLUMNS = [getattr(Invoice, f.name) for f in dataclasses.fields(InvoiceState)]
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,7 @@ class RunSummary:
     delivered: int = 0
     costs_charged: int = 0
     planned: int = 0  # messages planned (one per customer acted on), kept or not in ``plan``
+    rendered: int = 0
     plan: list[PlannedMessage] = field(default_factory=list)  # filled only when the caller asks for it
 
     def line(self) -> str:
@@ -94,392 +111,7 @@ class RunSummary:
         )
 
 
-@dataclass
-class _Acted:
-    invoice: Invoice
-    decision: Decision
-
-
-def _track(invoice: Invoice, customer: Customer) -> Track:
-    not_before = None
-    if customer.kind == "consumer" and invoice.costs_due_on is not None and invoice.costs_cents == 0:
-        not_before = invoice.costs_due_on
-    return Track(
-        status=invoice.status,
-        anchor=invoice.dunning_anchor or invoice.due_date,
-        position=invoice.dunning_step,
-        paused_until=invoice.paused_until,
-        not_before=not_before,
-    )
-
-
-def _charge(invoice: Invoice, *, fees: int = 0, costs: int = 0, interest: int | None = None) -> None:
-    """Add fees or costs, or set interest, keeping ``open_cents`` what is still due."""
-    invoice.fees_cents += fees
-    invoice.costs_cents += costs
-    invoice.open_cents += fees + costs
-    if interest is not None:
-        invoice.open_cents += interest - invoice.interest_cents
-        invoice.interest_cents = interest
-
-
-def _update_interest(invoice: Invoice, customer: Customer, as_of: dt.date) -> InterestResult | None:
-    """Statutory interest on the open principal from the day after the due date to ``as_of``."""
-    principal, _ = split_open(invoice)
-    kind: InterestKind = "consumer" if customer.kind == "consumer" else "commercial"
-    try:
-        result = statutory_interest(principal, invoice.due_date + dt.timedelta(days=1), as_of, kind)
-    except RateUnavailableError:
-        return None
-    if result.interest_cents > invoice.interest_cents:
-        _charge(invoice, interest=result.interest_cents)
-        invoice.interest_as_of = as_of
-    return result
-
-
-def _spread(total: int, weights: Sequence[int]) -> list[int]:
-    """Split ``total`` cents over ``weights`` proportionally, exactly (largest remainder)."""
-    whole = sum(weights)
-    if whole <= 0:
-        return [0 for _ in weights]
-    shares = [total * w // whole for w in weights]
-    order = sorted(range(len(weights)), key=lambda i: -(total * weights[i] % whole))
-    for i in order[: total - sum(shares)]:
-        shares[i] += 1
-    return shares
-
-
-def _costs_for(invoices: list[Invoice], org: Organisation) -> list[int]:
-    """WIK costs over the customer's principal taken together, spread over the invoices.
-
-    Several invoices of one debtor in one notice are one claim: the scale is
-    applied to their sum, not to each (which would multiply the minimum).
-    """
-    principals = [split_open(inv)[0] for inv in invoices]
-    total = collection_costs(sum(principals), vat_uplift=org.vat_uplift_on_costs)
-    return _spread(total, principals)
-
-
-class Planner:
-    """Plans one batch of customers. Caches policies and organisations for the batch.
-
-    ``unsettled`` holds, per customer, every unsettled invoice of the batch's
-    customers, read in one query (in statement order) before planning; the
-    statement filters it on what is open *after* this run's fees and costs.
-    Nothing in planning queries the database per customer (unless the
-    organisation has policy rules that need a customer's payment profile):
-    messages, tasks and actions are collected as rows and ``write`` inserts
-    them, with the ORM's changes, at the end of the batch.
-    """
-
-    def __init__(
-        self,
-        session: Session,
-        as_of: dt.date,
-        composer: Composer,
-        summary: RunSummary,
-        unsettled: dict[str, list[Invoice]],
-        keep_plan: bool = True,
-    ) -> None:
-        self.session, self.as_of, self.composer, self.summary = session, as_of, composer, summary
-        self.unsettled = unsettled
-        self.keep_plan = keep_plan
-        self.messages: list[dict[str, Any]] = []
-        self.tasks: list[dict[str, Any]] = []
-        self.actions: list[dict[str, Any]] = []
-        self._policies: dict[str, list[Policy]] = {}
-        self._orgs: dict[str, Organisation] = {}
-
-    def policy(self, customer: Customer) -> Policy | None:
-        policies = self._policies.get(customer.org_id)
-        if policies is None:
-            policies = self._policies[customer.org_id] = org_policies(self.session, customer.org_id)
-        needs_profile = any(p.applies_to for p in policies if not p.is_default) and not customer.policy_id
-        return choose(policies, customer, profile_of(self.session, customer) if needs_profile else None)
-
-    def org(self, org_id: str) -> Organisation:
-        org = self._orgs.get(org_id)
-        if org is None:
-            org = self._orgs[org_id] = self.session.get_one(Organisation, org_id)
-        return org
-
-    def customer(self, customer: Customer, invoices: list[Invoice]) -> None:
-        """Everything one customer's due invoices need on ``as_of``."""
-        as_of = self.as_of
-        policy = self.policy(customer)
-        steps = steps_of(policy)
-        org = self.org(customer.org_id)
-        self._charge_consumer_costs(customer, invoices, org)
-        acted: list[_Acted] = []
-        for invoice in invoices:
-            self.summary.examined += 1
-            invoice.policy_id = policy.id if policy is not None else None
-            track, decision = advance(_track(invoice, customer), steps, as_of)
-            if decision.pause_lapsed:
-                record(self.session, invoice.org_id, "invoice.pause_lapsed", invoice,
-                       paused_until=invoice.paused_until.isoformat() if invoice.paused_until else None)
-                invoice.paused_until = None
-                invoice.pause_reason = None
-            invoice.dunning_anchor = track.anchor
-            invoice.dunning_step = track.position
-            invoice.next_action_on = self._next(invoice, customer, decision.next_action_on)
-            if decision.reached is not None:
-                acted.append(_Acted(invoice, decision))
-        if acted:
-            self._act(org, customer, acted)
-
-    def _next(self, invoice: Invoice, customer: Customer, step_date: dt.date | None) -> dt.date | None:
-        """The next day to look at this invoice: its next step, or the day its costs fall due."""
-        dates = [d for d in (step_date,) if d is not None]
-        if (
-            customer.kind == "consumer"
-            and invoice.costs_due_on
-            and invoice.costs_cents == 0
-            and invoice.status == "open"
-        ):
-            dates.append(invoice.costs_due_on)
-        later = [d for d in dates if d > self.as_of]
-        return min(later) if later else None
-
-    def _charge_consumer_costs(self, customer: Customer, invoices: list[Invoice], org: Organisation) -> None:
-        """A consumer's costs, once the fourteen-day letter's term has passed (art. 6:96 lid 6 BW)."""
-        if customer.kind != "consumer":
-            return
-        ripe = [
-            inv
-            for inv in invoices
-            if inv.status == "open"
-            and inv.costs_cents == 0
-            and inv.costs_due_on is not None
-            and inv.costs_due_on <= self.as_of
-            and (inv.paused_until is None or inv.paused_until <= self.as_of)
-        ]
-        if not ripe:
-            return
-        for inv, costs in zip(ripe, _costs_for(ripe, org), strict=True):
-            _charge(inv, costs=costs)
-            _update_interest(inv, customer, self.as_of)
-            record(self.session, inv.org_id, "invoice.costs_charged", inv, costs_cents=costs)
-            self.summary.costs_charged += 1
-
-    def _act(self, org: Organisation, customer: Customer, acted: list[_Acted]) -> None:
-        session, as_of = self.session, self.as_of
-        reached = [a.decision.reached for a in acted if a.decision.reached is not None]
-        calls = any(s.kind == "call_task" for s in reached)
-        # A call is a task, not words to the debtor: when another invoice reaches a step that
-        # is mailed on the same day, that e-mail still goes out (and the call becomes a task).
-        strongest = max([s for s in reached if s.kind != "call_task"] or reached, key=lambda s: strength(s.kind))
-        kind = strongest.kind
-        costs_notice: CostsNotice | None = None
-        interest: list[InterestResult] = []
-        for a in acted:
-            step = a.decision.reached
-            assert step is not None
-            if step.fee_cents:
-                _charge(a.invoice, fees=step.fee_cents)
-        notice = [a.invoice for a in acted if a.decision.reached and a.decision.reached.kind == "formal_notice"]
-        if notice:
-            costs_notice = self._formal_notice(org, customer, notice)
-        for a in acted:
-            if a.invoice.notice_sent_on is not None or a.decision.reached.kind == "collection_handover":  # type: ignore[union-attr]
-                result = _update_interest(a.invoice, customer, as_of)
-                if result is not None and result.interest_cents:
-                    interest.append(result)
-        handover = [a.invoice for a in acted if a.decision.reached and a.decision.reached.kind == "collection_handover"]
-        if handover and customer.kind == "business":
-            uncharged = [inv for inv in handover if inv.costs_cents == 0]
-            for inv, costs in zip(uncharged, _costs_for(uncharged, org), strict=True):
-                _charge(inv, costs=costs)
-
-        lines = [
-            MessageLine.of(a.invoice, as_of, a.decision.reached.kind if a.decision.reached else None) for a in acted
-        ]
-        statement = self._statement(customer, {a.invoice.id: a for a in acted})
-        channel = "task" if kind == "call_task" else (strongest.channel if kind not in EMAIL_KINDS else "email")
-        if kind in EMAIL_KINDS and strongest.channel == "letter":
-            channel = "letter"
-        # Rows, not ORM objects: a batch writes hundreds of messages and actions, and the unit of
-        # work's bookkeeping per object cost more than the rest of planning. ``write`` inserts them.
-        message: dict[str, Any] = {
-            "id": new_id("msg"),
-            "org_id": org.id,
-            "customer_id": customer.id,
-            "channel": channel,
-            "kind": kind,
-            "status": "pending",
-            "to_address": customer.email if channel == "email" else None,
-            "subject": None,
-            "body_text": None,
-            "body_html": None,
-            "attempts": 0,
-            "last_error": None,
-            "created_at": utcnow(),
-            "sent_at": None,
-        }
-        self.messages.append(message)
-        ctx = MessageContext(
-            org=org,
-            customer=customer,
-            kind=kind,
-            as_of=as_of,
-            lines=lines,
-            statement=statement,
-            portal_url=self.composer.portal_url(session, customer) if channel == "email" else "",
-            costs_notice=costs_notice,
-            interest=interest,
-            skipped_kinds=sorted({s.kind for a in acted for s in a.decision.skipped}, key=strength),
-            template=strongest.template,
-        )
-        if channel == "email":
-            rendered = self.composer.email(ctx)
-            message.update(subject=rendered.subject, body_text=rendered.text, body_html=rendered.html)
-            if not customer.email:
-                message.update(status="failed", last_error="the customer has no e-mail address")
-                self.summary.failed += 1
-            else:
-                self.summary.messages += 1
-        else:
-            message.update(status="sent", sent_at=message["created_at"])
-        if calls:
-            self._task(customer, acted, "call_task", message["id"])
-        if kind in LETTER_KINDS or channel == "letter":
-            letter = self.composer.letter(ctx)
-            session.add(
-                Document(
-                    org_id=org.id,
-                    customer_id=customer.id,
-                    invoice_id=acted[0].invoice.id if len(acted) == 1 else None,
-                    kind=kind,
-                    title=letter.subject,
-                    html=letter.html,
-                )
-            )
-            self.summary.letters += 1
-            if channel == "letter":
-                message.update(subject=letter.subject, body_text=letter.text, body_html=letter.html)
-        if kind == "collection_handover":
-            for inv in handover:
-                inv.status = "in_collection"
-                inv.next_action_on = None
-                record(session, org.id, "invoice.handed_over", inv)
-            self._task(customer, [a for a in acted if a.invoice in handover], "collection_handover", message["id"])
-
-        for a in acted:
-            step = a.decision.reached
-            assert step is not None
-            for skipped in a.decision.skipped:
-                self._action(a.invoice, skipped, "skipped", None)
-                self.summary.skipped += 1
-            self._action(a.invoice, step, "planned", message["id"])
-        record(
-            session,
-            org.id,
-            f"dunning.{kind}",
-            customer,
-            message_id=message["id"],
-            channel=channel,
-            invoices=[a.invoice.number for a in acted],
-            skipped=[[a.invoice.number, s.kind] for a in acted for s in a.decision.skipped],
-        )
-        self.summary.planned += 1
-        if not self.keep_plan:
-            return
-        self.summary.plan.append(
-            PlannedMessage(
-                org_id=org.id,
-                customer_id=customer.id,
-                customer_name=customer.name,
-                kind=kind,
-                channel=channel,
-                to=message["to_address"],
-                invoices=tuple(a.invoice.number for a in acted),
-                skipped=tuple((a.invoice.number, s.kind) for a in acted for s in a.decision.skipped),
-            )
-        )
-
-    def _formal_notice(self, org: Organisation, customer: Customer, invoices: list[Invoice]) -> CostsNotice:
-        """Ingebrekestelling. Businesses are charged the WIK costs now; consumers only after
-        the fourteen-day letter's term, which this notice is (art. 6:96 lid 6 BW)."""
-        amounts = _costs_for(invoices, org)
-        for inv in invoices:
-            inv.notice_sent_on = self.as_of
-        if customer.kind == "consumer":
-            due = earliest_costs_date(self.as_of)
-            for inv in invoices:
-                inv.costs_due_on = due
-                inv.next_action_on = self._next(inv, customer, inv.next_action_on)
-            return CostsNotice(sum(amounts), invoices[0].currency, due, already_charged=False)
-        for inv, costs in zip(invoices, amounts, strict=True):
-            if inv.costs_cents == 0:
-                _charge(inv, costs=costs)
-        return CostsNotice(sum(amounts), invoices[0].currency, self.as_of, already_charged=True)
-
-    def _statement(self, customer: Customer, acted: dict[str, _Acted]) -> list[MessageLine]:
-        """Every invoice the customer still owes on, after this run's charges, by due date and number."""
-        rows = [inv for inv in self.unsettled.get(customer.id, ()) if inv.status in UNSETTLED and inv.open_cents > 0]
-        return [
-            MessageLine.of(
-                inv,
-                self.as_of,
-                acted[inv.id].decision.reached.kind  # type: ignore[union-attr]
-                if inv.id in acted
-                else None,
-            )
-            for inv in rows
-        ]
-
-    def _task(self, customer: Customer, acted: list[_Acted], kind: str, message_id: str) -> None:
-        numbers = ", ".join(a.invoice.number for a in acted)
-        total = sum(a.invoice.open_cents for a in acted)
-        currency = acted[0].invoice.currency if acted else ""
-        title = (
-            f"Call {customer.name} about {numbers} ({currency} {total // 100}.{total % 100:02d} open)"
-            if kind == "call_task"
-            else f"Hand over {customer.name} to the collection agency: {numbers}"
-        )
-        self.tasks.append(
-            {
-                "id": new_id("tsk"),
-                "org_id": customer.org_id,
-                "customer_id": customer.id,
-                "invoice_id": acted[0].invoice.id if len(acted) == 1 else None,
-                "message_id": message_id,
-                "kind": "call" if kind == "call_task" else kind,
-                "title": title,
-                "status": "open",
-                "due_on": self.as_of,
-                "note": None,
-                "created_at": utcnow(),
-            }
-        )
-        self.summary.tasks += 1
-
-    def _action(self, invoice: Invoice, step: Step, status: str, message_id: str | None) -> None:
-        self.actions.append(
-            {
-                "id": new_id("act"),
-                "org_id": invoice.org_id,
-                "invoice_id": invoice.id,
-                "customer_id": invoice.customer_id,
-                "step_key": step.key,
-                "step_kind": step.kind,
-                "status": status,
-                "planned_on": self.as_of,
-                "message_id": message_id,
-                "created_at": utcnow(),
-            }
-        )
-
-    def write(self) -> None:
-        """Write the batch: the ORM's changes (invoices, events, letters), then the messages, and
-        the tasks and actions that point at them. A second action for an (invoice, step) breaks
-        the unique key and rolls the whole batch back."""
-        session = self.session
-        session.flush()
-        for model, rows in ((OutboxMessage, self.messages), (Task, self.tasks), (DunningAction, self.actions)):
-            if rows:
-                session.execute(insert(model).execution_options(render_nulls=True), rows)
-        self.messages, self.tasks, self.actions = [], [], []
+# --- 1. claim ---------------------------------------------------------------------------
 
 
 def _due_filter(as_of: dt.date, org_id: str | None) -> list[Any]:
@@ -487,6 +119,73 @@ def _due_filter(as_of: dt.date, org_id: str | None) -> list[Any]:
     if org_id is not None:
         conds.append(Invoice.org_id == org_id)
     return conds
+
+
+@dataclass
+class _Cursor:
+    """Where a run's walk over the due invoices stands (keyset on ``(next_action_on, id)``)."""
+
+    after: tuple[dt.date | None, str] | None = None
+    skipped: bool = False  # a customer was locked by another run (PostgreSQL) and passed over
+    restarts: int = 0
+
+
+def _claim(
+    session: Session, as_of: dt.date, org_id: str | None, batch_size: int, cursor: _Cursor
+) -> tuple[list[Customer], bool]:
+    """Claim the customers of the next ``batch_size`` due invoices; (customers, anything left)."""
+    due = _due_filter(as_of, org_id)
+    walk = select(Invoice.next_action_on, Invoice.id, Invoice.customer_id).where(*due)
+    if cursor.after is not None:
+        day, iid = cursor.after
+        walk = walk.where(or_(Invoice.next_action_on > day, and_(Invoice.next_action_on == day, Invoice.id > iid)))
+    rows = session.execute(walk.order_by(Invoice.next_action_on, Invoice.id).limit(batch_size)).all()
+    if not rows:
+        return [], False
+    cursor.after = (rows[-1][0], rows[-1][1])
+    wanted = sorted({r[2] for r in rows})
+    customers = list(
+        session.scalars(
+            select(Customer).where(Customer.id.in_(wanted)).order_by(Customer.id).with_for_update(skip_locked=True)
+        )
+    )
+    if len(customers) < len(wanted):
+        cursor.skipped = True
+    return customers, True
+
+
+# --- 2 and 3. plan and write ----------------------------------------------------------------
+
+
+class _Batch:
+    """One batch's plan, as rows for a few multi-row statements."""
+
+    def __init__(self) -> None:
+        self.invoices: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []
+        self.tasks: list[dict[str, Any]] = []
+        self.actions: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.renders: list[_Draft] = []
+
+
+@dataclass
+class _Draft:
+    """A message to render: its outbox row's data and the ORM objects the templates read."""
+
+    message_id: str
+    channel: str
+    to: str | None
+    org: Organisation
+    customer: Customer
+    render: dict[str, Any]
+
+
+def _policies(session: Session, cache: dict[str, list[Policy]], org_id: str) -> list[Policy]:
+    found = cache.get(org_id)
+    if found is None:
+        found = cache[org_id] = org_policies(session, org_id)
+    return found
 
 
 def plan_batch(
@@ -498,50 +197,209 @@ def plan_batch(
     batch_size: int,
     *,
     keep_plan: bool = True,
-) -> int:
-    """Claim and plan one batch of customers with due invoices; the number of invoices claimed.
+    cursor: _Cursor | None = None,
+    claimant: outbox.Claimant | None = None,
+    write: bool = True,
+    caches: dict[str, Any] | None = None,
+) -> tuple[int, list[_Draft], bool]:
+    """Claim, plan and (``write``) write one batch: (invoices planned, drafts to render, more to come).
 
-    A fixed number of queries per batch, none per customer: the claim, the due
-    invoices of the claimed customers (locked), the customers, and all their
-    unsettled invoices for the statements; then one write of the whole batch.
+    A fixed number of queries per batch, none per customer (unless the organisation has
+    policy rules that need a customer's payment profile).
     """
-    due = _due_filter(as_of, org_id)
-    claimed = session.execute(
-        select(Invoice.org_id, Invoice.customer_id)
-        .where(*due)
-        .order_by(Invoice.next_action_on, Invoice.id)
-        .limit(batch_size)
-        .with_for_update(skip_locked=True)
-    ).all()
-    if not claimed:
-        return 0
-    customer_ids = sorted({cid for _, cid in claimed})
-    # org_id leads the (org_id, customer_id, status) index: the batch's rows are found through it
-    # instead of by filtering every due invoice.
-    of_batch = [Invoice.org_id.in_(sorted({oid for oid, _ in claimed})), Invoice.customer_id.in_(customer_ids)]
-    invoices = session.scalars(
-        select(Invoice)
-        .where(*due, *of_batch)
-        .order_by(Invoice.customer_id, Invoice.due_date, Invoice.id)
-        .with_for_update(skip_locked=True)
-    ).all()
-    customers = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))}
-    unsettled: dict[str, list[Invoice]] = defaultdict(list)
-    for inv in session.scalars(
-        select(Invoice)
+    cursor = cursor if cursor is not None else _Cursor()
+    caches = caches if caches is not None else {}
+    customers, more = _claim(session, as_of, org_id, batch_size, cursor)
+    if not customers:
+        return 0, [], more
+    by_id = {c.id: c for c in customers}
+    ids = sorted(by_id)
+    of_batch = [Invoice.org_id.in_(sorted({c.org_id for c in customers})), Invoice.customer_id.in_(ids)]
+    due_ids = set(session.scalars(select(Invoice.id).where(*_due_filter(as_of, org_id), *of_batch).with_for_update()))
+    unsettled: dict[str, list[InvoiceState]] = defaultdict(list)
+    due: dict[str, list[InvoiceState]] = defaultdict(list)
+    for r in session.execute(
+        select(*_STATE_COLUMNS)
         .where(*of_batch, Invoice.status.in_(UNSETTLED))
         .order_by(Invoice.customer_id, Invoice.due_date, Invoice.number)
     ):
-        unsettled[inv.customer_id].append(inv)
-    by_customer: dict[str, list[Invoice]] = defaultdict(list)
-    for inv in invoices:
-        by_customer[inv.customer_id].append(inv)
-    planner = Planner(session, as_of, composer, summary, unsettled, keep_plan=keep_plan)
-    for cid in customer_ids:
-        if by_customer.get(cid):
-            planner.customer(customers[cid], by_customer[cid])
-    planner.write()
-    return len(invoices)
+        state = InvoiceState(*r)
+        unsettled[state.customer_id].append(state)
+        if state.id in due_ids:
+            due[state.customer_id].append(state)
+    for rows in due.values():
+        rows.sort(key=lambda s: (s.due_date, s.id))
+    already = outbox.existing_keys(session, [outbox.dunning_key(cid, as_of) for cid in ids])
+    orgs: dict[str, Organisation] = caches.setdefault("orgs", {})
+    policies: dict[str, list[Policy]] = caches.setdefault("policies", {})
+    batch = _Batch()
+    planned = 0
+    for cid in ids:
+        invoices = due.get(cid)
+        if not invoices:
+            continue  # planned by another run meanwhile, or nothing due after all
+        customer = by_id[cid]
+        org = orgs.get(customer.org_id)
+        if org is None:
+            org = orgs[customer.org_id] = session.get_one(Organisation, customer.org_id)
+        pols = _policies(session, policies, customer.org_id)
+        needs_profile = any(p.applies_to for p in pols if not p.is_default) and not customer.policy_id
+        policy = choose(pols, customer, profile_of(session, customer) if needs_profile else None)
+        facts = CustomerFacts(customer.id, customer.org_id, customer.name, customer.kind, customer.email)
+        plan = plan_customer(
+            facts,
+            invoices,
+            unsettled.get(cid, []),
+            steps_of(policy),
+            policy.id if policy else None,
+            OrgTerms(org.id, org.vat_uplift_on_costs),
+            as_of,
+            Holds(messaged_today=outbox.dunning_key(cid, as_of) in already),
+        )
+        planned += len(invoices)
+        summary.examined += len(invoices)
+        _collect(batch, plan, customer, org, as_of, composer, summary, session, keep_plan, write, claimant)
+    if write:
+        _write(session, batch)
+    return planned, batch.renders, True
+
+
+def _collect(
+    batch: _Batch,
+    plan: CustomerPlan,
+    customer: Customer,
+    org: Organisation,
+    as_of: dt.date,
+    composer: Composer,
+    summary: RunSummary,
+    session: Session,
+    keep_plan: bool,
+    write: bool,
+    claimant: outbox.Claimant | None,
+) -> None:
+    """Turn one customer's plan into the batch's rows."""
+    now = utcnow()
+    batch.invoices.extend({"b_id": inv.id, **inv.written()} for inv in plan.invoices)
+    summary.costs_charged += plan.costs_charged
+    for ev in plan.events:
+        batch.events.append(
+            {
+                "org_id": org.id,
+                "kind": ev.kind,
+                "subject_type": ev.subject_type,
+                "subject_id": ev.subject_id,
+                "actor": None,
+                "data": ev.data,
+                "occurred_at": now,
+            }
+        )
+    msg = plan.message
+    if msg is None:
+        return
+    renders = msg.channel in ("email", "letter") or msg.letter
+    portal_url = composer.portal_url(session, customer) if msg.channel == "email" and write else ""
+    render = _encode(msg, as_of, portal_url) if renders else None
+    row = outbox.row(
+        org_id=org.id,
+        customer_id=customer.id,
+        kind=msg.kind,
+        channel=msg.channel,
+        key=outbox.dunning_key(customer.id, as_of),
+        to=customer.email if msg.channel == "email" else None,
+        render=render,
+        status=outbox.SENT if not renders else None,
+        created_at=now,
+    )
+    row["claimed_by"] = claimant.token if (claimant is not None and renders) else None
+    batch.messages.append(row)
+    if renders:
+        batch.renders.append(_Draft(row["id"], msg.channel, row["to_address"], org, customer, render or {}))
+    if msg.channel == "email":
+        if customer.email:
+            summary.messages += 1
+        else:
+            summary.failed += 1
+    if msg.letter:
+        summary.letters += 1
+    for t in plan.tasks:
+        batch.tasks.append(
+            {
+                "id": new_id("tsk"),
+                "org_id": org.id,
+                "customer_id": customer.id,
+                "invoice_id": t.invoice_id,
+                "message_id": row["id"],
+                "kind": t.kind,
+                "title": t.title,
+                "status": "open",
+                "due_on": as_of,
+                "note": None,
+                "created_at": now,
+            }
+        )
+        summary.tasks += 1
+    for a in plan.actions:
+        batch.actions.append(
+            {
+                "id": new_id("act"),
+                "org_id": org.id,
+                "invoice_id": a.invoice_id,
+                "customer_id": customer.id,
+                "step_key": a.step.key,
+                "step_kind": a.step.kind,
+                "status": a.status,
+                "planned_on": as_of,
+                "message_id": row["id"] if a.status == "planned" else None,
+                "created_at": now,
+            }
+        )
+        if a.status == "skipped":
+            summary.skipped += 1
+    batch.events.append(
+        {
+            "org_id": org.id,
+            "kind": f"dunning.{msg.kind}",
+            "subject_type": "customer",
+            "subject_id": customer.id,
+            "actor": None,
+            "occurred_at": now,
+            "data": {
+                "message_id": row["id"],
+                "channel": msg.channel,
+                "invoices": list(msg.invoices),
+                "skipped": [list(s) for s in msg.skipped],
+            },
+        }
+    )
+    summary.planned += 1
+    if keep_plan:
+        summary.plan.append(
+            PlannedMessage(
+                org.id, customer.id, customer.name, msg.kind, msg.channel, row["to_address"], msg.invoices, msg.skipped
+            )
+        )
+
+
+_INVOICE_UPDATE = (
+    update(Invoice)
+    .where(Invoice.id == bindparam("b_id"))
+    .values({**{name: bindparam(f"b_{name}") for name in WRITTEN}, "updated_at": bindparam("b_updated_at")})
+)
+
+
+def _write(session: Session, batch: _Batch) -> None:
+    """The batch in a few multi-row statements: invoices, outbox rows, tasks, actions, events.
+    A second action for an (invoice, step), or a second dunning message for a customer and
+    day, breaks a unique key and rolls the whole batch back."""
+    session.flush()  # portal links' events, if any
+    conn = session.connection()
+    if batch.invoices:
+        now = utcnow()
+        conn.execute(_INVOICE_UPDATE, [{**r, "b_updated_at": now} for r in batch.invoices])
+    outbox.insert(session, batch.messages)
+    for model, rows in ((Task, batch.tasks), (DunningAction, batch.actions), (Event, batch.events)):
+        if rows:
+            conn.execute(insert(model).execution_options(render_nulls=True), rows)
 
 
 def plan(
@@ -554,32 +412,231 @@ def plan(
     batch_size: int = 500,
     progress: Callable[[int], None] | None = None,
     keep_plan: bool = True,
+    claimant: outbox.Claimant | None = None,
+    render_now: bool = True,
 ) -> RunSummary:
-    """Plan every action due on or before ``as_of``. A dry run does it all and rolls it back.
+    """Plan every action due on or before ``as_of`` and render it (``render_now``).
 
-    ``keep_plan=False`` keeps only the counts, so that a run's memory does not
-    grow with the number of messages it plans.
+    A dry run claims and plans (nothing is written, nothing rendered) and rolls back.
+    ``keep_plan=False`` keeps only the counts, so that a run's memory does not grow
+    with the number of messages it plans.
     """
     summary = RunSummary()
+    cursor = _Cursor()
+    caches: dict[str, Any] = {}
     if dry_run:
         with factory() as session:
-            while plan_batch(session, as_of, org_id, composer, summary, batch_size, keep_plan=keep_plan):
-                # Flushed, not committed: the next batch sees this one's changes; the objects can go.
-                session.expunge_all()
+            while True:
+                _, _, more = plan_batch(
+                    session,
+                    as_of,
+                    org_id,
+                    composer,
+                    summary,
+                    batch_size,
+                    keep_plan=keep_plan,
+                    cursor=cursor,
+                    write=False,
+                    caches=caches,
+                )
+                if not more:
+                    break
             session.rollback()
         return summary
+    own = claimant or outbox.LocalClaimant()
+    try:
+        if render_now:
+            recover_drafts(factory, composer, own, org_id=org_id, summary=summary)
+        while True:
+            with factory() as session:
+                n, drafts, more = plan_batch(
+                    session,
+                    as_of,
+                    org_id,
+                    composer,
+                    summary,
+                    batch_size,
+                    keep_plan=keep_plan,
+                    cursor=cursor,
+                    claimant=own,
+                    caches=caches,
+                )
+                session.commit()
+            caches.pop("orgs", None)  # detached now; read again next batch
+            caches.pop("policies", None)
+            if render_now and drafts:
+                render(factory, composer, drafts, summary)
+            if n and progress is not None:
+                progress(n)
+            if not more:
+                if cursor.skipped and cursor.restarts < 3:
+                    # Customers another run held: walk again, what they left is still due.
+                    cursor.after, cursor.skipped, cursor.restarts = None, False, cursor.restarts + 1
+                    continue
+                return summary
+    finally:
+        if claimant is None and isinstance(own, outbox.LocalClaimant):
+            own.close()
+
+
+# --- 4. render --------------------------------------------------------------------------------
+
+
+def _enc(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return {"$d": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"$n": str(value)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _enc(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_enc(v) for v in value]
+    return value
+
+
+def _dec(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "$d" in value:
+            return dt.date.fromisoformat(value["$d"])
+        if "$n" in value:
+            return Decimal(value["$n"])
+        return {k: _dec(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dec(v) for v in value]
+    return value
+
+
+def _encode(msg: MessagePlan, as_of: dt.date, portal_url: str) -> dict[str, Any]:
+    """What rendering needs besides the organisation and the customer, as JSON."""
+    return {
+        "kind": msg.kind, "as_of": _enc(as_of), "template": msg.template, "portal_url": portal_url,
+        "lines": _enc(msg.lines), "statement": _enc(msg.statement), "costs_notice": _enc(msg.costs_notice),
+        "interest": _enc(msg.interest), "skipped_kinds": list(msg.skipped_kinds), "letter": msg.letter,
+        "letter_invoice_id": msg.letter_invoice_id,
+    }  # fmt: skip
+
+
+def _interest(d: dict[str, Any]) -> InterestResult:
+    return InterestResult(
+        kind=d["kind"],
+        principal_cents=d["principal_cents"],
+        start=d["start"],
+        as_of=d["as_of"],
+        interest_cents=d["interest_cents"],
+        periods=tuple(InterestPeriod(**p) for p in d["periods"]),
+        capitalisations=tuple(Capitalisation(**c) for c in d["capitalisations"]),
+    )
+
+
+def context_of(render: dict[str, Any], org: Organisation, customer: Customer) -> MessageContext:
+    d = _dec(render)
+    notice = d["costs_notice"]
+    return MessageContext(
+        org=org,
+        customer=customer,
+        kind=d["kind"],
+        as_of=d["as_of"],
+        lines=[MessageLine(**ln) for ln in d["lines"]],
+        statement=[MessageLine(**ln) for ln in d["statement"]],
+        portal_url=d["portal_url"],
+        costs_notice=CostsNotice(**notice) if notice else None,
+        interest=[_interest(i) for i in d["interest"]],
+        skipped_kinds=list(d["skipped_kinds"]),
+        template=d["template"],
+    )
+
+
+def _reader(factory: sessionmaker[Session]) -> Engine:
+    with factory() as session:
+        bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        raise TypeError("the dunning run needs a sessionmaker bound to an Engine")
+    return bind
+
+
+def render(
+    factory: sessionmaker[Session], composer: Composer, drafts: Sequence[_Draft], summary: RunSummary | None = None
+) -> None:
+    """Render ``drafts`` with no transaction open, then store their words and letters in one
+    short transaction (one statement each)."""
+    results: list[dict[str, Any]] = []
+    letters: list[dict[str, Any]] = []
+    now = utcnow()
+    for d in drafts:
+        ctx = context_of(d.render, d.org, d.customer)
+        words: Rendered | None = composer.email(ctx) if d.channel == "email" else None
+        if d.render.get("letter"):
+            letter = composer.letter(ctx)
+            letters.append(
+                {
+                    "id": new_id("doc"),
+                    "org_id": d.org.id,
+                    "customer_id": d.customer.id,
+                    "invoice_id": d.render.get("letter_invoice_id"),
+                    "kind": ctx.kind,
+                    "title": letter.subject,
+                    "html": letter.html,
+                    "created_at": now,
+                }
+            )
+            if d.channel == "letter":
+                words = letter
+        assert words is not None
+        status = outbox.SENT if d.channel == "letter" else (outbox.PENDING if d.to else outbox.FAILED)
+        results.append(
+            {
+                "b_id": d.message_id,
+                "b_status": status,
+                "b_subject": words.subject,
+                "b_text": words.text,
+                "b_html": words.html,
+                "b_sent_at": now if status == outbox.SENT else None,
+            }
+        )
+    if not results:
+        return
+    with _reader(factory).connect() as conn, conn.begin():
+        outbox.rendered(conn, results)
+        if letters:
+            conn.execute(insert(Document), letters)
+    if summary is not None:
+        summary.rendered += len(results)
+
+
+def recover_drafts(
+    factory: sessionmaker[Session],
+    composer: Composer,
+    claimant: outbox.Claimant,
+    *,
+    org_id: str | None = None,
+    summary: RunSummary | None = None,
+    batch_size: int = 500,
+) -> None:
+    """Render the drafts a run that died left behind (planned and committed, never rendered)."""
+    engine = _reader(factory)
     while True:
+        with engine.connect() as conn, conn.begin():
+            taken = outbox.claim_drafts(conn, claimant, org_id=org_id, limit=batch_size)
+        if not taken:
+            return
         with factory() as session:
-            n = plan_batch(session, as_of, org_id, composer, summary, batch_size, keep_plan=keep_plan)
-            session.commit()
-        if not n:
-            return summary
-        if progress is not None:
-            progress(n)
+            orgs = {o.id: o for o in session.scalars(select(Organisation).where(
+                Organisation.id.in_(sorted({r.org_id for r in taken}))))}  # fmt: skip
+            customers = {c.id: c for c in session.scalars(select(Customer).where(
+                Customer.id.in_(sorted({r.customer_id for r in taken}))))}  # fmt: skip
+            session.rollback()
+        render(
+            factory,
+            composer,
+            [
+                _Draft(r.id, r.channel, r.to_address, orgs[r.org_id], customers[r.customer_id], r.render or {})
+                for r in taken
+            ],
+            summary,
+        )
 
 
-def _backoff(attempts: int) -> dt.timedelta:
-    return dt.timedelta(minutes=min(2**attempts, 360))
+# --- 5. deliver --------------------------------------------------------------------------------
 
 
 def deliver(
@@ -591,126 +648,56 @@ def deliver(
     now: Callable[[], dt.datetime] = utcnow,
     summary: RunSummary | None = None,
     limit: int | None = None,
-    page_size: int = 1000,
+    batch_size: int = 500,
+    claimant: outbox.Claimant | None = None,
 ) -> RunSummary:
-    """Send pending e-mail, one locked message per transaction; nothing is marked sent unaccepted.
+    """Send pending e-mail in batches; nothing is marked sent that the server did not accept.
 
-    Pending messages are read oldest first a page of ids at a time (keyset, so
-    memory does not grow with the outbox and no page rescans what came
-    before). Each is then locked and checked again in its own transaction on
-    one connection, handed to the transport and marked in the same
-    transaction: a message that another run took or delivered meanwhile is
-    passed over, and a crash leaves at most the message being sent unmarked.
-    When a round delivered something, another round picks up what a
-    concurrent run planned meanwhile; a message that failed or was taken is
-    not tried again in this call.
+    Each batch is claimed for this run in a short transaction (``outbox.claim``). The
+    SMTP conversation then runs with no transaction open; each message the server
+    accepted is recorded in a tiny transaction of its own before the next is sent, so a
+    crash (kill -9 included) at any point re-sends at most the one message that was on
+    the wire when it died, never one whose acceptance was recorded. Refusals and the
+    release of what was not tried are recorded in one statement per batch.
     """
     summary = summary or RunSummary()
-    with factory() as session:
-        bind = session.get_bind()
-    if not isinstance(bind, Engine):
-        raise TypeError("deliver needs a sessionmaker bound to an Engine")
-    delivery = _Delivery(transport, default_sender, org_id, now, summary)
-    passed: set[str] = set()  # failed or taken by another run: not again in this call
+    own = claimant or outbox.LocalClaimant()
+    passed: set[str] = set()  # refused in this call: not again in this call
     sent = 0
-    with bind.connect() as conn:
-        while True:
-            progressed = False
-            after: Any = None
-            while True:
+    try:
+        with _reader(factory).connect() as conn:
+            while limit is None or sent < limit:
                 with conn.begin():
-                    if after is None:
-                        page = conn.execute(delivery.first_page, {"now": now(), "n": page_size}).all()
-                    else:
-                        page = conn.execute(
-                            delivery.next_page, {"now": now(), "n": page_size, "at": after[0], "after": after[1]}
-                        ).all()
-                if not page:
+                    size = batch_size if limit is None else min(batch_size, limit - sent)
+                    batch = outbox.claim(conn, own, now=now(), org_id=org_id, limit=size, passed=passed)
+                if not batch:
                     break
-                after = page[-1]
-                for _, message_id in page:
-                    if message_id in passed:
-                        continue
-                    if limit is not None and sent >= limit:
-                        return summary
-                    progressed = True
-                    if delivery.one(conn, message_id):
+                failures: list[outbox.Failure] = []
+                try:
+                    for m in batch:
+                        attempts = m.attempts + 1
+                        try:
+                            transport.send(
+                                message_id=m.id,
+                                sender=m.sender or default_sender,
+                                to=m.to_address or "",
+                                subject=m.subject or "",
+                                text=m.body_text or "",
+                                html=m.body_html or "",
+                            )
+                        except DeliveryError as exc:
+                            failures.append(outbox.Failure(m.id, attempts, str(exc)))
+                            passed.add(m.id)
+                            summary.failed += 1
+                            continue
+                        with conn.begin():
+                            outbox.mark_sent(conn, m.id, at=now(), attempts=attempts)
+                        summary.delivered += 1
                         sent += 1
-                    else:
-                        passed.add(message_id)
-            if not progressed:
-                return summary
-
-
-class _Delivery:
-    """The statements of a delivery, built once, and the sending of one message."""
-
-    def __init__(
-        self,
-        transport: Transport,
-        default_sender: str,
-        org_id: str | None,
-        now: Callable[[], dt.datetime],
-        summary: RunSummary,
-    ) -> None:
-        self.transport, self.default_sender, self.now, self.summary = transport, default_sender, now, summary
-        self.senders: dict[str, str] = {}
-        msg = OutboxMessage
-        due: list[Any] = [
-            msg.status == "pending",
-            msg.channel == "email",
-            or_(msg.next_attempt_at.is_(None), msg.next_attempt_at <= bindparam("now")),
-        ]
-        if org_id is not None:
-            due.append(msg.org_id == org_id)
-        pages = select(msg.created_at, msg.id).where(*due).order_by(msg.created_at, msg.id).limit(bindparam("n"))
-        self.first_page = pages
-        self.next_page = pages.where(
-            or_(msg.created_at > bindparam("at"), and_(msg.created_at == bindparam("at"), msg.id > bindparam("after")))
-        )
-        self.lock = (
-            select(msg.org_id, msg.to_address, msg.subject, msg.body_text, msg.body_html, msg.attempts)
-            .where(msg.id == bindparam("mid"), *due)
-            .with_for_update(skip_locked=True)
-        )
-        self.mark_sent = (
-            update(msg)
-            .where(msg.id == bindparam("mid"))
-            .values(status="sent", sent_at=bindparam("at"), attempts=bindparam("attempts"))
-        )
-
-    def sender(self, conn: Connection, org_id: str) -> str:
-        sender = self.senders.get(org_id)
-        if sender is None:
-            mail_from = conn.execute(select(Organisation.mail_from).where(Organisation.id == org_id)).scalar()
-            sender = self.senders[org_id] = mail_from or self.default_sender
-        return sender
-
-    def one(self, conn: Connection, message_id: str) -> bool:
-        """Lock one message, send it, record the outcome, commit. True if it was sent."""
-        with conn.begin():
-            row = conn.execute(self.lock, {"mid": message_id, "now": self.now()}).first()
-            if row is None:
-                return False
-            attempts = row.attempts + 1
-            try:
-                self.transport.send(
-                    message_id=message_id,
-                    sender=self.sender(conn, row.org_id),
-                    to=row.to_address or "",
-                    subject=row.subject or "",
-                    text=row.body_text or "",
-                    html=row.body_html or "",
-                )
-            except DeliveryError as exc:
-                values: dict[str, Any] = {"attempts": attempts, "last_error": str(exc)[:2000]}
-                if attempts >= MAX_ATTEMPTS:
-                    values["status"] = "failed"
-                else:
-                    values["next_attempt_at"] = self.now() + _backoff(attempts)
-                conn.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
-                self.summary.failed += 1
-                return False
-            conn.execute(self.mark_sent, {"mid": message_id, "at": self.now(), "attempts": attempts})
-            self.summary.delivered += 1
-            return True
+                finally:
+                    with conn.begin():
+                        outbox.settle_batch(conn, own, failures, now=now())
+    finally:
+        if claimant is None and isinstance(own, outbox.LocalClaimant):
+            own.close()
+    return summary

@@ -81,8 +81,7 @@ def decide(track: Track, steps: Sequence[Step], as_of: dt.date) -> Decision:
         return Decision(None, (), None)
     ahead = upcoming(steps, track.position)
     if track.paused_until is not None and track.paused_until > as_of:
-        first = due_on(track.anchor, ahead[0]) if ahead else None
-        return Decision(None, (), max(first, track.paused_until) if first else track.paused_until)
+        return Decision(None, (), next_action_on(track, steps))
     lapsed = track.paused_until is not None
     due = [s for s in ahead if due_on(track.anchor, s) <= as_of]
     if due and track.not_before is not None and track.not_before > as_of:
@@ -90,19 +89,45 @@ def decide(track: Track, steps: Sequence[Step], as_of: dt.date) -> Decision:
         held = [s for s in due if s.kind == "collection_handover"]
         if held:
             due = [s for s in due if s.position < held[0].position]
-            if not due:
-                return Decision(None, (), track.not_before, lapsed)
     if not due:
-        nxt = due_on(track.anchor, ahead[0]) if ahead else None
-        if nxt is not None and track.not_before is not None and ahead[0].kind == "collection_handover":
-            nxt = max(nxt, track.not_before)
-        return Decision(None, (), nxt, lapsed)
+        return Decision(None, (), next_action_on(track, steps), lapsed)
     reached = due[-1]
-    rest = [s for s in ahead if s.position > reached.position]
-    nxt = due_on(track.anchor, rest[0]) if rest else None
-    if reached.kind == "collection_handover":
-        nxt = None  # the automatic track ends here
-    return Decision(reached, tuple(due[:-1]), nxt, lapsed)
+    moved = replace(
+        track,
+        position=reached.position,
+        status="in_collection" if reached.kind == "collection_handover" else track.status,  # the track ends there
+    )
+    return Decision(reached, tuple(due[:-1]), next_action_on(moved, steps), lapsed)
+
+
+def next_action_on(
+    track: Track, steps: Sequence[Step], *, as_of: dt.date | None = None, costs_due_on: dt.date | None = None
+) -> dt.date | None:
+    """The next day to look at an invoice: the one place this is computed.
+
+    The day its next step not yet taken falls due (not before a pause ends, nor a
+    consumer's hand-off before the legal term), or the day a consumer's costs fall
+    due, whichever comes first; with ``as_of`` (a run), only days after it count.
+    Nothing for an invoice that is not open.
+    """
+    if track.status != "open":
+        return None
+    dates: list[dt.date] = []
+    ahead = upcoming(steps, track.position)
+    if ahead:
+        nxt = due_on(track.anchor, ahead[0])
+        if track.paused_until is not None:
+            nxt = max(nxt, track.paused_until)
+        if track.not_before is not None and ahead[0].kind == "collection_handover":
+            nxt = max(nxt, track.not_before)
+        dates.append(nxt)
+    elif track.paused_until is not None:
+        dates.append(track.paused_until)  # look again when the pause ends, to lift it
+    if costs_due_on is not None:
+        dates.append(costs_due_on)
+    if as_of is not None:
+        dates = [d for d in dates if d > as_of]
+    return min(dates, default=None)
 
 
 def anchor_after_pause(anchor: dt.date, steps: Sequence[Step], position: int, ended_on: dt.date) -> dt.date:

@@ -1,0 +1,394 @@
+"""Stage 2 of a run: what one customer's due invoices need on ``as_of``, as data.
+
+``plan_customer`` is a pure function: a customer, its due invoices (as
+``InvoiceState`` copies, which it updates), its unsettled invoices (for the
+statement), its policy's steps, the organisation's terms, the holds and the
+day go in; the new invoice states, the actions, events, tasks and at most one
+message come out. No database, no clock, no rendering. It is the one place that
+computes ``next_action_on`` in a run (through ``rules.next_action_on``) and the
+one place that applies the consumer-costs rule (``costs_wait``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, cast
+
+from domain.dunning.messages import CostsNotice, MessageLine
+from domain.dunning.rules import Step, Track, advance, next_action_on, strength
+from domain.invoices import UNSETTLED
+from domain.law import collection_costs, earliest_costs_date, statutory_interest
+from domain.law.interest import InterestKind, InterestResult, RateUnavailableError
+from domain.models import Invoice
+from domain.statement import split_open
+
+EMAIL_KINDS = ("reminder", "statement_reminder", "final_reminder", "formal_notice", "collection_handover")
+LETTER_KINDS = ("formal_notice", "collection_handover")
+
+
+@dataclass
+class InvoiceState:
+    """What planning reads and writes of an invoice: a plain copy, written back by ``write``."""
+
+    id: str
+    org_id: str
+    customer_id: str
+    number: str
+    issue_date: dt.date
+    due_date: dt.date
+    currency: str
+    amount_cents: int
+    open_cents: int
+    fees_cents: int
+    costs_cents: int
+    interest_cents: int
+    interest_as_of: dt.date | None
+    status: str
+    payment_reference: str | None
+    dunning_step: int
+    dunning_anchor: dt.date | None
+    next_action_on: dt.date | None
+    paused_until: dt.date | None
+    pause_reason: str | None
+    costs_due_on: dt.date | None
+    notice_sent_on: dt.date | None
+    policy_id: str | None
+
+    @classmethod
+    def of(cls, invoice: Invoice) -> InvoiceState:
+        return cls(**{f.name: getattr(invoice, f.name) for f in fields(cls)})
+
+    def written(self) -> dict[str, Any]:
+        """What ``write`` stores back (everything planning may change)."""
+        return {f"b_{name}": getattr(self, name) for name in WRITTEN}
+
+
+WRITTEN = (
+    "open_cents",
+    "fees_cents",
+    "costs_cents",
+    "interest_cents",
+    "interest_as_of",
+    "status",
+    "dunning_step",
+    "dunning_anchor",
+    "next_action_on",
+    "paused_until",
+    "pause_reason",
+    "costs_due_on",
+    "notice_sent_on",
+    "policy_id",
+)
+
+
+@dataclass(frozen=True)
+class CustomerFacts:
+    id: str
+    org_id: str
+    name: str
+    kind: str  # business | consumer
+    email: str | None
+
+
+@dataclass(frozen=True)
+class OrgTerms:
+    id: str
+    vat_uplift_on_costs: bool
+
+
+@dataclass(frozen=True)
+class Holds:
+    """What keeps a customer's track waiting this run, whatever is due."""
+
+    messaged_today: bool = False  # a dunning message for this day is queued already
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    kind: str
+    subject_type: str
+    subject_id: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    invoice_id: str
+    step: Step
+    status: str  # planned | skipped
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    kind: str  # call | collection_handover
+    title: str
+    invoice_id: str | None
+
+
+@dataclass(frozen=True)
+class MessagePlan:
+    kind: str
+    channel: str  # email | letter | task
+    template: str | None
+    lines: tuple[MessageLine, ...]
+    statement: tuple[MessageLine, ...]
+    costs_notice: CostsNotice | None
+    interest: tuple[InterestResult, ...]
+    skipped_kinds: tuple[str, ...]
+    invoices: tuple[str, ...]  # numbers
+    skipped: tuple[tuple[str, str], ...]  # (invoice number, step kind)
+    letter: bool  # a letter (a document) goes with it
+    letter_invoice_id: str | None
+
+
+@dataclass
+class CustomerPlan:
+    customer: CustomerFacts
+    invoices: list[InvoiceState]
+    events: list[EventSpec] = field(default_factory=list)
+    actions: list[ActionSpec] = field(default_factory=list)
+    tasks: list[TaskSpec] = field(default_factory=list)
+    message: MessagePlan | None = None
+    costs_charged: int = 0
+
+
+def costs_wait(customer: CustomerFacts, inv: InvoiceState) -> dt.date | None:
+    """The consumer-costs rule (art. 6:96 lid 6 BW): a consumer's collection costs are charged only
+    once the fourteen-day letter's term has passed. The day they fall due, while they wait."""
+    if customer.kind == "consumer" and inv.status == "open" and inv.costs_cents == 0:
+        return inv.costs_due_on
+    return None
+
+
+def track_of(customer: CustomerFacts, inv: InvoiceState) -> Track:
+    return Track(
+        status=inv.status,
+        anchor=inv.dunning_anchor or inv.due_date,
+        position=inv.dunning_step,
+        paused_until=inv.paused_until,
+        not_before=costs_wait(customer, inv),
+    )
+
+
+def _charge(inv: InvoiceState, *, fees: int = 0, costs: int = 0, interest: int | None = None) -> None:
+    """Add fees or costs, or set interest, keeping ``open_cents`` what is still due."""
+    inv.fees_cents += fees
+    inv.costs_cents += costs
+    inv.open_cents += fees + costs
+    if interest is not None:
+        inv.open_cents += interest - inv.interest_cents
+        inv.interest_cents = interest
+
+
+def _principal(inv: InvoiceState) -> int:
+    return split_open(cast(Invoice, inv))[0]
+
+
+def _line(inv: InvoiceState, as_of: dt.date, step_kind: str | None) -> MessageLine:
+    return MessageLine.of(cast(Invoice, inv), as_of, step_kind)
+
+
+def _update_interest(inv: InvoiceState, customer: CustomerFacts, as_of: dt.date) -> InterestResult | None:
+    """Statutory interest on the open principal from the day after the due date to ``as_of``."""
+    kind: InterestKind = "consumer" if customer.kind == "consumer" else "commercial"
+    try:
+        result = statutory_interest(_principal(inv), inv.due_date + dt.timedelta(days=1), as_of, kind)
+    except RateUnavailableError:
+        return None
+    if result.interest_cents > inv.interest_cents:
+        _charge(inv, interest=result.interest_cents)
+        inv.interest_as_of = as_of
+    return result
+
+
+def spread(total: int, weights: Sequence[int]) -> list[int]:
+    """Split ``total`` cents over ``weights`` proportionally, exactly (largest remainder)."""
+    whole = sum(weights)
+    if whole <= 0:
+        return [0 for _ in weights]
+    shares = [total * w // whole for w in weights]
+    order = sorted(range(len(weights)), key=lambda i: -(total * weights[i] % whole))
+    for i in order[: total - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+def _costs_for(invoices: list[InvoiceState], org: OrgTerms) -> list[int]:
+    """WIK costs over the customer's principal taken together, spread over the invoices.
+
+    Several invoices of one debtor in one notice are one claim: the scale is
+    applied to their sum, not to each (which would multiply the minimum).
+    """
+    principals = [_principal(inv) for inv in invoices]
+    return spread(collection_costs(sum(principals), vat_uplift=org.vat_uplift_on_costs), principals)
+
+
+def _event(kind: str, subject_type: str, subject_id: str, **data: Any) -> EventSpec:
+    return EventSpec(kind, subject_type, subject_id, data)
+
+
+def plan_customer(
+    customer: CustomerFacts,
+    due: list[InvoiceState],
+    unsettled: Sequence[InvoiceState],
+    steps: Sequence[Step],
+    policy_id: str | None,
+    org: OrgTerms,
+    as_of: dt.date,
+    holds: Holds = Holds(),
+) -> CustomerPlan:
+    """This run's actions and at most one message for one customer (module docstring)."""
+    plan = CustomerPlan(customer, due)
+    if holds.messaged_today:
+        # Never two dunning messages from one morning: what fell due since waits for tomorrow.
+        for inv in due:
+            inv.next_action_on = as_of + dt.timedelta(days=1)
+        return plan
+    _charge_consumer_costs(plan, org, as_of)
+    acted: list[tuple[InvoiceState, Step, tuple[Step, ...]]] = []
+    for inv in due:
+        inv.policy_id = policy_id
+        track, decision = advance(track_of(customer, inv), steps, as_of)
+        if decision.pause_lapsed:
+            plan.events.append(
+                _event(
+                    "invoice.pause_lapsed",
+                    "invoice",
+                    inv.id,
+                    paused_until=inv.paused_until.isoformat() if inv.paused_until else None,
+                )
+            )
+            inv.paused_until = None
+            inv.pause_reason = None
+        inv.dunning_anchor = track.anchor
+        inv.dunning_step = track.position
+        if decision.reached is not None:
+            acted.append((inv, decision.reached, decision.skipped))
+    if acted:
+        _act(plan, org, acted, unsettled, as_of)
+    for inv in due:
+        inv.next_action_on = next_action_on(
+            track_of(customer, inv), steps, as_of=as_of, costs_due_on=costs_wait(customer, inv)
+        )
+    return plan
+
+
+def _charge_consumer_costs(plan: CustomerPlan, org: OrgTerms, as_of: dt.date) -> None:
+    """A consumer's costs, once the fourteen-day letter's term has passed."""
+    ripe = [
+        inv
+        for inv in plan.invoices
+        if (day := costs_wait(plan.customer, inv)) is not None
+        and day <= as_of
+        and (inv.paused_until is None or inv.paused_until <= as_of)
+    ]
+    if not ripe:
+        return
+    for inv, costs in zip(ripe, _costs_for(ripe, org), strict=True):
+        _charge(inv, costs=costs)
+        _update_interest(inv, plan.customer, as_of)
+        plan.events.append(_event("invoice.costs_charged", "invoice", inv.id, costs_cents=costs))
+        plan.costs_charged += 1
+
+
+def _act(
+    plan: CustomerPlan,
+    org: OrgTerms,
+    acted: list[tuple[InvoiceState, Step, tuple[Step, ...]]],
+    unsettled: Sequence[InvoiceState],
+    as_of: dt.date,
+) -> None:
+    customer = plan.customer
+    reached = [step for _, step, _ in acted]
+    calls = any(s.kind == "call_task" for s in reached)
+    # A call is a task, not words to the debtor: when another invoice reaches a step that
+    # is mailed on the same day, that e-mail still goes out (and the call becomes a task).
+    strongest = max([s for s in reached if s.kind != "call_task"] or reached, key=lambda s: strength(s.kind))
+    kind = strongest.kind
+    for inv, step, _ in acted:
+        if step.fee_cents:
+            _charge(inv, fees=step.fee_cents)
+    costs_notice = None
+    notice = [inv for inv, step, _ in acted if step.kind == "formal_notice"]
+    if notice:
+        costs_notice = _formal_notice(customer, org, notice, as_of)
+    interest: list[InterestResult] = []
+    for inv, step, _ in acted:
+        if inv.notice_sent_on is not None or step.kind == "collection_handover":
+            result = _update_interest(inv, customer, as_of)
+            if result is not None and result.interest_cents:
+                interest.append(result)
+    handover = [inv for inv, step, _ in acted if step.kind == "collection_handover"]
+    if handover and customer.kind == "business":
+        uncharged = [inv for inv in handover if inv.costs_cents == 0]
+        for inv, costs in zip(uncharged, _costs_for(uncharged, org), strict=True):
+            _charge(inv, costs=costs)
+
+    step_of = {inv.id: step.kind for inv, step, _ in acted}
+    lines = tuple(_line(inv, as_of, step.kind) for inv, step, _ in acted)
+    statement = tuple(
+        _line(inv, as_of, step_of.get(inv.id)) for inv in unsettled if inv.status in UNSETTLED and inv.open_cents > 0
+    )
+    channel = "task" if kind == "call_task" else (strongest.channel if kind not in EMAIL_KINDS else "email")
+    if kind in EMAIL_KINDS and strongest.channel == "letter":
+        channel = "letter"
+    numbers = ", ".join(inv.number for inv, _, _ in acted)
+    if calls:
+        total = sum(inv.open_cents for inv, _, _ in acted)
+        currency = acted[0][0].currency
+        plan.tasks.append(
+            TaskSpec(
+                "call",
+                f"Call {customer.name} about {numbers} ({currency} {total // 100}.{total % 100:02d} open)",
+                acted[0][0].id if len(acted) == 1 else None,
+            )
+        )
+    if kind == "collection_handover":
+        for inv in handover:
+            inv.status = "in_collection"
+            plan.events.append(_event("invoice.handed_over", "invoice", inv.id))
+        plan.tasks.append(
+            TaskSpec(
+                "collection_handover",
+                f"Hand over {customer.name} to the collection agency: {', '.join(inv.number for inv in handover)}",
+                handover[0].id if len(handover) == 1 else None,
+            )
+        )
+    skipped = tuple((inv.number, s.kind) for inv, _, skips in acted for s in skips)
+    for inv, step, skips in acted:
+        for s in skips:
+            plan.actions.append(ActionSpec(inv.id, s, "skipped"))
+        plan.actions.append(ActionSpec(inv.id, step, "planned"))
+    plan.message = MessagePlan(
+        kind=kind,
+        channel=channel,
+        template=strongest.template,
+        lines=lines,
+        statement=statement,
+        costs_notice=costs_notice,
+        interest=tuple(interest),
+        skipped_kinds=tuple(sorted({s.kind for _, _, skips in acted for s in skips}, key=strength)),
+        invoices=tuple(inv.number for inv, _, _ in acted),
+        skipped=skipped,
+        letter=kind in LETTER_KINDS or channel == "letter",
+        letter_invoice_id=acted[0][0].id if len(acted) == 1 else None,
+    )
+
+
+def _formal_notice(customer: CustomerFacts, org: OrgTerms, invoices: list[InvoiceState], as_of: dt.date) -> CostsNotice:
+    """Ingebrekestelling. Businesses are charged the WIK costs now; consumers only after
+    the fourteen-day letter's term, which this notice is (art. 6:96 lid 6 BW)."""
+    amounts = _costs_for(invoices, org)
+    for inv in invoices:
+        inv.notice_sent_on = as_of
+    if customer.kind == "consumer":
+        due = earliest_costs_date(as_of)
+        for inv in invoices:
+            inv.costs_due_on = due
+        return CostsNotice(sum(amounts), invoices[0].currency, due, already_charged=False)
+    for inv, costs in zip(invoices, amounts, strict=True):
+        if inv.costs_cents == 0:
+            _charge(inv, costs=costs)
+    return CostsNotice(sum(amounts), invoices[0].currency, as_of, already_charged=True)

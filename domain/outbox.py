@@ -1,0 +1,369 @@
+"""The outbox: every message Settle sends is a row here first, written in the same
+transaction as the change that calls for it, and delivered after commit.
+
+One module owns the rows, whoever queues them (dunning, thank-you e-mails, fresh
+portal links):
+
+* ``row`` builds one, with a ``dedupe_key`` that is unique in the table: one
+  message per customer and step (``dunning:<customer>:<day>``,
+  ``thank_you:<payment>``, ``portal_link:<customer>:<window>``), so the same
+  message can never be queued twice, whatever the code above does;
+* ``add`` queues one as an ORM object, ``insert`` queues many in one statement;
+* a row is ``draft`` (its words still to be rendered from ``render``),
+  ``pending`` (ready), ``sent`` or ``failed``;
+* ``claim`` takes a batch of pending e-mail for one delivering run in a short
+  transaction (``claimed_by``), ``mark_sent`` records one accepted message in a
+  tiny transaction of its own, ``settle_batch`` records the rest of a batch in
+  one statement. No lock is held while the mail server talks.
+
+A claim is only as good as its holder's life: ``Claimant.alive`` tells which of
+the runs that claimed rows still run (PostgreSQL: an advisory lock per run;
+SQLite: a lock file per run; see ``settle.scheduler``). Rows claimed by a dead
+run are pending again for everyone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import insert as sa_insert
+from sqlalchemy.orm import Session
+
+from domain.ids import new_id
+from domain.models import Organisation, OutboxMessage, utcnow
+
+DRAFT, PENDING, SENT, FAILED = "draft", "pending", "sent", "failed"
+MAX_ATTEMPTS = 8
+NO_ADDRESS = "the customer has no e-mail address"
+
+
+def dunning_key(customer_id: str, as_of: dt.date) -> str:
+    """One dunning message per customer and day: a debtor never gets two reminders from one morning."""
+    return f"dunning:{customer_id}:{as_of.isoformat()}"
+
+
+def thank_you_key(payment_id: str) -> str:
+    return f"thank_you:{payment_id}"
+
+
+def portal_link_key(customer_id: str, now: dt.datetime, window: dt.timedelta) -> str:
+    """One fresh link per customer per ``window`` (the cooldown), even for requests that race."""
+    return f"portal_link:{customer_id}:{int(now.timestamp() // window.total_seconds())}"
+
+
+def row(
+    *,
+    org_id: str,
+    customer_id: str,
+    kind: str,
+    key: str,
+    channel: str = "email",
+    to: str | None = None,
+    subject: str | None = None,
+    text: str | None = None,
+    html: str | None = None,
+    status: str | None = None,
+    render: dict[str, Any] | None = None,
+    created_at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """One outbox row. One with ``render`` data and no words yet is a ``draft``; an e-mail
+    without an address is ``failed`` (once rendered, if a draft)."""
+    last_error = NO_ADDRESS if channel == "email" and not to else None
+    if status is None:
+        if render is not None and subject is None:
+            status = DRAFT  # rendered after commit; an e-mail without an address then fails
+        elif last_error:
+            status = FAILED
+        else:
+            status = PENDING
+    created = created_at or utcnow()
+    return {
+        "id": new_id("msg"),
+        "org_id": org_id,
+        "customer_id": customer_id,
+        "channel": channel,
+        "kind": kind,
+        "status": status,
+        "to_address": to if channel == "email" else None,
+        "subject": subject,
+        "body_text": text,
+        "body_html": html,
+        "attempts": 0,
+        "next_attempt_at": None,
+        "last_error": last_error,
+        "created_at": created,
+        "sent_at": created if status == SENT else None,
+        "dedupe_key": key,
+        "claimed_by": None,
+        "render": render,
+    }
+
+
+def add(session: Session, **fields: Any) -> OutboxMessage:
+    """Queue one message (``row``'s arguments) as an ORM object in the caller's transaction."""
+    message = OutboxMessage(**row(**fields))
+    session.add(message)
+    session.flush()
+    return message
+
+
+def insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Queue many messages in one multi-row statement. A key queued before breaks the unique
+    index and rolls the caller's transaction back."""
+    if rows:
+        session.execute(sa_insert(OutboxMessage).execution_options(render_nulls=True), list(rows))
+
+
+def existing_keys(session: Session, keys: Collection[str]) -> set[str]:
+    """Which of ``keys`` are queued already (one query)."""
+    if not keys:
+        return set()
+    return set(session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(sorted(keys)))))
+
+
+def recent(session: Session, org_id: str, customer_id: str, kind: str, since: dt.datetime) -> str | None:
+    """The id of a message of ``kind`` queued for the customer since ``since``, if any."""
+    return session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.org_id == org_id,
+            OutboxMessage.customer_id == customer_id,
+            OutboxMessage.kind == kind,
+            OutboxMessage.created_at >= since,
+        )
+    )
+
+
+# --- drafts: planned in the write transaction, rendered after it --------------------------
+
+
+_RENDERED = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("b_id"), OutboxMessage.status == DRAFT)
+    .values(
+        status=bindparam("b_status"),
+        subject=bindparam("b_subject"),
+        body_text=bindparam("b_text"),
+        body_html=bindparam("b_html"),
+        sent_at=bindparam("b_sent_at"),
+        render=None,
+        claimed_by=None,
+    )
+)
+
+
+def rendered(conn: Connection, results: Sequence[dict[str, Any]]) -> None:
+    """Store the words of rendered drafts, in one statement (``b_id``, ``b_status``, ``b_subject``,
+    ``b_text``, ``b_html``, ``b_sent_at``). A draft another run rendered first is left as it is."""
+    if results:
+        conn.execute(_RENDERED, list(results))
+
+
+def _holders(conn: Connection, stmt: Any) -> set[str]:
+    return {str(t) for t in conn.scalars(stmt) if t is not None}
+
+
+@dataclass(frozen=True)
+class Draft:
+    id: str
+    org_id: str
+    customer_id: str
+    channel: str
+    to_address: str | None
+    render: dict[str, Any] | None
+
+
+def claim_drafts(conn: Connection, claimant: Claimant, *, org_id: str | None, limit: int) -> list[Draft]:
+    """Take up to ``limit`` drafts that a run which died left unrendered (or nobody claimed)."""
+    msg = OutboxMessage
+    where: list[Any] = [msg.status == DRAFT]
+    if org_id is not None:
+        where.append(msg.org_id == org_id)
+    holders = _holders(conn, select(msg.claimed_by).where(*where, msg.claimed_by.is_not(None)).distinct())
+    holders.discard(claimant.token)
+    dead = sorted(holders - (claimant.alive(holders) if holders else set()))
+    where.append(or_(msg.claimed_by.is_(None), msg.claimed_by.in_(dead)) if dead else msg.claimed_by.is_(None))
+    ids = list(
+        conn.scalars(select(msg.id).where(*where).order_by(msg.id).limit(limit).with_for_update(skip_locked=True))
+    )
+    if not ids:
+        return []
+    conn.execute(update(msg).where(msg.id.in_(ids), *where).values(claimed_by=claimant.token))
+    rows = conn.execute(
+        select(msg.id, msg.org_id, msg.customer_id, msg.channel, msg.to_address, msg.render)
+        .where(msg.id.in_(ids), msg.claimed_by == claimant.token, msg.status == DRAFT)
+        .order_by(msg.id)
+    ).all()
+    return [Draft(*r) for r in rows]
+
+
+# --- delivery ------------------------------------------------------------------------------
+
+
+class Claimant(Protocol):
+    """A delivering run: the token it claims rows with, and which claimants still live."""
+
+    token: str
+
+    def alive(self, tokens: Collection[str]) -> set[str]: ...
+
+
+_LOCAL: set[str] = set()
+
+
+class LocalClaimant:
+    """A claimant that knows only the runs of this process (tests and embedded use): a row
+    claimed by any other token counts as left behind."""
+
+    def __init__(self) -> None:
+        self.token = "local:" + secrets.token_hex(8)
+        _LOCAL.add(self.token)
+
+    def alive(self, tokens: Collection[str]) -> set[str]:
+        return {t for t in tokens if t in _LOCAL}
+
+    def close(self) -> None:
+        _LOCAL.discard(self.token)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: str
+    org_id: str
+    to_address: str | None
+    subject: str | None
+    body_text: str | None
+    body_html: str | None
+    attempts: int
+    sender: str | None  # the organisation's own From, if it has one
+
+
+def _deliverable(now: dt.datetime, org_id: str | None) -> list[Any]:
+    msg = OutboxMessage
+    due: list[Any] = [
+        msg.status == PENDING,
+        msg.channel == "email",
+        or_(msg.next_attempt_at.is_(None), msg.next_attempt_at <= now),
+    ]
+    if org_id is not None:
+        due.append(msg.org_id == org_id)
+    return due
+
+
+def claim(
+    conn: Connection,
+    claimant: Claimant,
+    *,
+    now: dt.datetime,
+    org_id: str | None,
+    limit: int,
+    passed: Collection[str] = (),
+) -> list[Claimed]:
+    """Take up to ``limit`` pending e-mails for ``claimant``; the caller commits at once.
+
+    Free rows and rows whose claimant died are taken, oldest first, at most half of what
+    is free (at least one): a run that starts while another delivers finds work too, and
+    the tail of a big outbox spreads over the runs. ``passed``: ids not to take again.
+    """
+    msg = OutboxMessage
+    due = _deliverable(now, org_id)
+    holders = _holders(conn, select(msg.claimed_by).where(*due, msg.claimed_by.is_not(None)).distinct())
+    holders.discard(claimant.token)
+    live = claimant.alive(holders) if holders else set()
+    dead = sorted(holders - live)
+    free = or_(msg.claimed_by.is_(None), msg.claimed_by.in_(dead)) if dead else msg.claimed_by.is_(None)
+    where = [*due, free]
+    if passed:
+        where.append(msg.id.not_in(sorted(passed)))
+    available = int(conn.scalar(select(func.count()).select_from(msg).where(*where)) or 0)
+    if not available:
+        return []
+    take = min(limit, max(1, (available + 1) // 2))
+    ids = list(
+        conn.scalars(
+            select(msg.id).where(*where).order_by(msg.created_at, msg.id).limit(take).with_for_update(skip_locked=True)
+        )
+    )
+    if not ids:
+        return []
+    conn.execute(update(msg).where(msg.id.in_(ids), *where).values(claimed_by=claimant.token))
+    rows = conn.execute(
+        select(
+            msg.id, msg.org_id, msg.to_address, msg.subject, msg.body_text, msg.body_html, msg.attempts,
+            Organisation.mail_from,
+        )
+        .join(Organisation, Organisation.id == msg.org_id)
+        .where(msg.id.in_(ids), msg.claimed_by == claimant.token, msg.status == PENDING)
+        .order_by(msg.created_at, msg.id)
+    ).all()  # fmt: skip
+    return [Claimed(*r) for r in rows]
+
+
+_SENT = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("b_id"), OutboxMessage.status == PENDING)
+    .values(status=SENT, sent_at=bindparam("b_at"), attempts=bindparam("b_attempts"))
+)
+
+
+def mark_sent(conn: Connection, message_id: str, *, at: dt.datetime, attempts: int) -> None:
+    """Record that the mail server accepted one message: the caller's tiny transaction."""
+    conn.execute(_SENT, {"b_id": message_id, "b_at": at, "b_attempts": attempts})
+
+
+@dataclass(frozen=True)
+class Failure:
+    id: str
+    attempts: int
+    error: str
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(minutes=min(2**attempts, 360))
+
+
+_FAILED = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("b_id"), OutboxMessage.status == PENDING)
+    .values(
+        status=bindparam("b_status"),
+        attempts=bindparam("b_attempts"),
+        last_error=bindparam("b_error"),
+        next_attempt_at=bindparam("b_next"),
+        claimed_by=None,
+    )
+)
+
+
+def settle_batch(conn: Connection, claimant: Claimant, failures: Iterable[Failure], *, now: dt.datetime) -> None:
+    """The rest of a batch in one statement each: the refusals (with a back-off, or ``failed``
+    after ``MAX_ATTEMPTS``), and the release of what this run claimed and did not try."""
+    rows = [
+        {
+            "b_id": f.id,
+            "b_status": FAILED if f.attempts >= MAX_ATTEMPTS else PENDING,
+            "b_attempts": f.attempts,
+            "b_error": f.error[:2000],
+            "b_next": None if f.attempts >= MAX_ATTEMPTS else now + backoff(f.attempts),
+        }
+        for f in failures
+    ]
+    if rows:
+        conn.execute(_FAILED, rows)
+    conn.execute(
+        update(OutboxMessage)
+        .where(and_(OutboxMessage.claimed_by == claimant.token, OutboxMessage.status == PENDING))
+        .values(claimed_by=None)
+    )
+
+
+def pending(session: Session, *, org_id: str | None = None, now: dt.datetime | None = None) -> int:
+    """How many e-mails wait to be delivered (due now)."""
+    return int(
+        session.scalar(select(func.count()).select_from(OutboxMessage).where(*_deliverable(now or utcnow(), org_id)))
+        or 0
+    )
