@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 from typing import Any
 
-from jinja2 import Environment
+from jinja2 import Environment, Template
 from sqlalchemy.orm import Session
 
 from adapters.rendering import environment
@@ -41,10 +41,27 @@ def _environment() -> Environment:
 
 
 class JinjaComposer:
-    def __init__(self, settings: Settings, link_days: int = 30) -> None:
+    """Built once per process (the app, ``settle run``) with one environment; each template is
+    looked up and compiled once and kept, so rendering a message is only rendering."""
+
+    def __init__(self, settings: Settings, link_days: int = 30, env: Environment | None = None) -> None:
         self.settings = settings
         self.link_days = link_days
-        self.env = _environment()
+        self.env = env or _environment()
+        self._templates: dict[str, Template] = {}
+        self._modules: dict[str, Any] = {}
+
+    def template(self, name: str) -> Template:
+        found = self._templates.get(name)
+        if found is None:
+            found = self._templates[name] = self.env.get_template(name)
+        return found
+
+    def _module(self, name: str) -> Any:
+        found = self._modules.get(name)
+        if found is None:
+            found = self._modules[name] = self.template(name).module
+        return found
 
     def portal_url(self, session: Session, customer: Customer) -> str:
         link = portal_links.issue(
@@ -58,18 +75,18 @@ class JinjaComposer:
         return link.url
 
     def _subject(self, view: _View) -> str:
-        module = self.env.get_template(view.words).module
-        return " ".join(str(module.subject(view)).split())  # type: ignore[attr-defined]
+        module = self._module(view.words)
+        return " ".join(str(module.subject(view)).split())
 
     def email(self, ctx: MessageContext) -> Rendered:
         view = _View(ctx)
         return Rendered(
             subject=self._subject(view),
-            text=self.env.get_template("email/layout.txt.j2").render(c=view),
-            html=self.env.get_template("email/layout.html.j2").render(c=view),
+            text=self.template("email/layout.txt.j2").render(c=view),
+            html=self.template("email/layout.html.j2").render(c=view),
         )
 
     def letter(self, ctx: MessageContext) -> Rendered:
         view = _View(ctx)
-        html = self.env.get_template("letters/letter.html.j2").render(c=view)
+        html = self.template("letters/letter.html.j2").render(c=view)
         return Rendered(subject=self._subject(view), text="", html=html)

@@ -33,6 +33,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from domain import outbox
 from domain.dunning.messages import Rendered
 from domain.errors import ValidationError
 from domain.events import record
@@ -232,14 +233,10 @@ def _thank(
                       unallocated_cents=payment.unallocated_cents, as_of=as_of,
                       portal_url=composer.portal_url(session, customer))  # fmt: skip
     rendered = composer.thank_you(receipt)
-    message = OutboxMessage(
-        org_id=org.id, customer_id=customer.id, channel="email", kind="thank_you",
-        status="pending" if customer.email else "failed", to_address=customer.email,
-        subject=rendered.subject, body_text=rendered.text, body_html=rendered.html, attempts=0,
-        last_error=None if customer.email else "the customer has no e-mail address",
+    message = outbox.add(
+        session, org_id=org.id, customer_id=customer.id, kind="thank_you", key=outbox.thank_you_key(payment.id),
+        to=customer.email, subject=rendered.subject, text=rendered.text, html=rendered.html,
     )  # fmt: skip
-    session.add(message)
-    session.flush()
     record(session, org.id, "payment.thanked", payment, message_id=message.id)
     return message
 

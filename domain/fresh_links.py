@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain import outbox
 from domain.dunning.messages import Rendered
 from domain.events import record
 from domain.models import Customer, Organisation, OutboxMessage
@@ -32,25 +32,15 @@ def send(session: Session, customer: Customer, composer: LinkComposer, now: dt.d
     if not customer.email:
         record(session, customer.org_id, "portal.link_requested", customer, sent=False, why="no e-mail address")
         return None
-    recent = session.scalar(
-        select(OutboxMessage.id).where(
-            OutboxMessage.org_id == customer.org_id,
-            OutboxMessage.customer_id == customer.id,
-            OutboxMessage.kind == "portal_link",
-            OutboxMessage.created_at >= now - COOLDOWN,
-        )
-    )
-    if recent is not None:
+    if outbox.recent(session, customer.org_id, customer.id, "portal_link", now - COOLDOWN) is not None:
         record(session, customer.org_id, "portal.link_requested", customer, sent=False, why="sent recently")
         return None
     org = session.get_one(Organisation, customer.org_id)
     rendered = composer.fresh_link(org, customer, composer.portal_url(session, customer))
-    message = OutboxMessage(
-        org_id=org.id, customer_id=customer.id, channel="email", kind="portal_link", status="pending",
-        to_address=customer.email, subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,
-        attempts=0, created_at=now,
+    message = outbox.add(
+        session, org_id=org.id, customer_id=customer.id, kind="portal_link",
+        key=outbox.portal_link_key(customer.id, now, COOLDOWN), to=customer.email, subject=rendered.subject,
+        text=rendered.text, html=rendered.html, created_at=now,
     )  # fmt: skip
-    session.add(message)
-    session.flush()
     record(session, org.id, "portal.link_requested", customer, sent=True, message_id=message.id)
     return message
