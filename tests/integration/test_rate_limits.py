@@ -169,3 +169,15 @@ def test_two_servers_on_one_redis_share_the_limit(
         f"{redis_namespace}:link:198.51.100.{n}".encode() for n in (7, 8)
     ]
     keys.close()
+
+
+def test_serve_ignores_forwarded_addresses_unless_told_to_trust_them(scratch_database: Any) -> None:
+    env = _env(scratch_database(), SETTLE_SECRET_KEYS="serve-test-secret")
+    port = free_port()
+    with (
+        started("serve", "--host", "127.0.0.1", "--port", str(port), env=env),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http,
+    ):
+        # A client naming another address each time is still one client: the peer, in memory.
+        codes = [http.get(f"/p/x{i}", headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(21)]
+        assert codes == [404] * 20 + [429]
