@@ -14,18 +14,34 @@ unmatched list with candidate invoices, for a person to settle. Debits and
 returned direct debits are recorded, never matched. The same statement
 imported twice imports nothing new: the file's hash and every line's
 ``dedupe_key`` are unique per organisation.
+
+An import is a set-based pipeline over batches of ``BATCH`` lines: what a batch
+will ask (lines already imported, open invoices by reference and by number, the
+owners of the payers' IBANs, those customers' open invoices, the customers) is
+read in one query each before its first line is matched; the lines are then
+matched in the statement's order against those rows, kept in memory and updated
+there as earlier lines pay invoices; and the batch is written in one statement
+per table (lines, payments, allocations, IBANs, events as multi-row inserts;
+invoices as one executemany update), all in the caller's transaction, which
+commits once. A batch sees what earlier batches wrote, never what its own
+earlier lines wrote to the database: an IBAN remembered by line 3 makes the
+payer known from the next batch on, exactly as when every line was its own
+unit of work flushed per batch.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol, cast
 
-from sqlalchemy import inspect, select
+from sqlalchemy import Table, bindparam, insert, inspect, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from domain import payments
 from domain.bank import Entry, parse_statement
@@ -33,10 +49,22 @@ from domain.errors import Conflict, NotFound, ValidationError
 from domain.events import record
 from domain.ids import new_id
 from domain.invoices import UNSETTLED
-from domain.models import BankStatement, BankTransaction, Customer, CustomerBankAccount, Invoice, Organisation
+from domain.models import (
+    BankStatement,
+    BankTransaction,
+    Customer,
+    CustomerBankAccount,
+    Event,
+    Invoice,
+    Organisation,
+    Payment,
+    PaymentAllocation,
+    utcnow,
+)
 from domain.payment_reference import find_references, normalize_reference
 
-FLUSH_EVERY = 500
+BATCH = 500
+FLUSH_EVERY = BATCH  # the old name
 MAX_SUBSET_INVOICES = 12  # the IBAN rule tries sums of at most this many open invoices of one customer
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/._]*[A-Za-z0-9]|[A-Za-z0-9]")
 
@@ -54,10 +82,36 @@ class ImportSummary:
     transaction_ids: list[str] = field(default_factory=list)
 
 
+class InvoiceLike(Protocol):
+    """What matching reads of an invoice: an ``Invoice`` or, in an import, an ``OpenInvoice`` row."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def due_date(self) -> dt.date: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def open_cents(self) -> int: ...
+
+
+class LineLike(Protocol):
+    @property
+    def remittance(self) -> str | None: ...
+    @property
+    def structured_reference(self) -> str | None: ...
+    @property
+    def end_to_end_id(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class Match:
-    rule: str  # reference | invoice_number | iban_amount
-    invoices: tuple[Invoice, ...]
+    rule: str  # reference | invoice_number | iban_amount | manual
+    invoices: tuple[InvoiceLike, ...]
 
 
 def _open_invoices(session: Session, org_id: str, conds: list[object]) -> list[Invoice]:
@@ -75,101 +129,66 @@ def _open_invoices(session: Session, org_id: str, conds: list[object]) -> list[I
     return [inv for inv in rows if inv.status in UNSETTLED and inv.open_cents > 0]
 
 
-def _one_customer(invoices: Iterable[Invoice]) -> tuple[Invoice, ...] | None:
+def _one_customer(invoices: Iterable[InvoiceLike]) -> tuple[InvoiceLike, ...] | None:
     found = tuple(sorted(invoices, key=lambda i: (i.due_date, i.number)))
     if not found or len({i.customer_id for i in found}) != 1:
         return None
     return found
 
 
-def _references(tx: BankTransaction) -> set[str]:
+def _references(tx: LineLike) -> set[str]:
     refs = set(find_references(tx.remittance or ""))
     if tx.structured_reference:
         refs.add(normalize_reference(tx.structured_reference))
     return refs
 
 
-def _number_tokens(tx: BankTransaction) -> set[str]:
+def _number_tokens(tx: LineLike) -> set[str]:
     text = " ".join(filter(None, [tx.remittance, tx.end_to_end_id]))
     return {t for t in _TOKEN.findall(text) if any(c.isdigit() for c in t)}
 
 
-@dataclass
-class Lookup:
-    """What a batch of lines will ask the database, read in four queries before the first line
-    is matched instead of several per line: open invoices by payment reference and by number,
-    the owners of the payers' IBANs, and the batch's customers (into the session, for the
-    payments). Like the per-line queries it replaces it reads the database as of the last
-    flush; invoices are re-checked in memory, where earlier lines of the batch paid them."""
-
-    by_reference: dict[str, list[Invoice]] = field(default_factory=dict)
-    by_number: dict[str, list[Invoice]] = field(default_factory=dict)
-    owners: dict[str, set[str]] = field(default_factory=dict)  # IBAN -> customer ids
-
-    @classmethod
-    def load(cls, session: Session, org_id: str, txs: Sequence[BankTransaction]) -> Lookup:
-        lookup = cls()
-        refs = set().union(*(_references(tx) for tx in txs)) if txs else set()
-        tokens = set().union(*(_number_tokens(tx) for tx in txs)) if txs else set()
-        ibans = {tx.counterparty_iban for tx in txs if tx.counterparty_iban}
-        if refs:
-            for inv in _open_invoices(session, org_id, [Invoice.payment_reference.in_(refs)]):
-                lookup.by_reference.setdefault(inv.payment_reference or "", []).append(inv)
-        if tokens:
-            for inv in _open_invoices(session, org_id, [Invoice.number.in_(tokens)]):
-                lookup.by_number.setdefault(inv.number, []).append(inv)
-        if ibans:
-            rows = session.execute(
-                select(CustomerBankAccount.iban, CustomerBankAccount.customer_id).where(
-                    CustomerBankAccount.org_id == org_id, CustomerBankAccount.iban.in_(ibans)
-                )
-            )
-            for iban, customer_id in rows:
-                lookup.owners.setdefault(iban, set()).add(customer_id)
-        found = {i.customer_id for rows in (*lookup.by_reference.values(), *lookup.by_number.values()) for i in rows}
-        customer_ids = found | set().union(*lookup.owners.values()) if lookup.owners else found
-        if customer_ids:
-            session.scalars(select(Customer).where(Customer.id.in_(customer_ids))).all()
-        return lookup
-
-    @staticmethod
-    def _open(found: Iterable[Invoice]) -> list[Invoice]:
-        return [inv for inv in dict.fromkeys(found) if inv.status in UNSETTLED and inv.open_cents > 0]
-
-    def references(self, refs: set[str]) -> list[Invoice]:
-        return self._open(inv for ref in refs for inv in self.by_reference.get(ref, ()))
-
-    def numbers(self, tokens: set[str]) -> list[Invoice]:
-        return self._open(inv for token in tokens for inv in self.by_number.get(token, ()))
+def _by_amount(candidates: Sequence[InvoiceLike], amount: int) -> Match | None:
+    """One open invoice of exactly ``amount`` (the oldest), all of them, or the one set that adds up."""
+    exact = [i for i in candidates if i.open_cents == amount]
+    if len(exact) >= 1:
+        return Match("iban_amount", (exact[0],))
+    pool = list(candidates[:MAX_SUBSET_INVOICES])
+    if sum(i.open_cents for i in pool) == amount:
+        return Match("iban_amount", tuple(pool))
+    for size in range(2, len(pool)):
+        hits = [combo for combo in itertools.combinations(pool, size) if sum(i.open_cents for i in combo) == amount]
+        if len(hits) == 1:
+            return Match("iban_amount", hits[0])
+        if hits:
+            return None  # ambiguous: a person decides
+    return None
 
 
-def _by_reference(session: Session, org_id: str, tx: BankTransaction, lookup: Lookup | None) -> Match | None:
-    refs = _references(tx)
-    if not refs:
+def _auto_allocations(match: Match, amount: int) -> list[payments.AllocationRequest]:
+    """Over the matched invoices oldest first; an overpayment's rest stays as unallocated credit."""
+    out = []
+    left = amount
+    for inv in match.invoices:
+        if left <= 0:
+            break
+        cents = min(left, inv.open_cents)
+        out.append(payments.AllocationRequest(inv.id, cents))
+        left -= cents
+    return out
+
+
+# --- a person's match (one line at a time, through the ORM) ------------------------------------
+
+
+def _customer_for_iban(session: Session, org_id: str, iban: str | None) -> str | None:
+    if not iban:
         return None
-    invoices = (
-        lookup.references(refs)
-        if lookup is not None
-        else _open_invoices(session, org_id, [Invoice.payment_reference.in_(refs)])
-    )
-    found = _one_customer(invoices)
-    return Match("reference", found) if found else None
+    owners = _owners(session, org_id, iban)
+    return next(iter(owners)) if len(owners) == 1 else None
 
 
-def _by_number(session: Session, org_id: str, tx: BankTransaction, lookup: Lookup | None) -> Match | None:
-    tokens = _number_tokens(tx)
-    if not tokens:
-        return None
-    invoices = (
-        lookup.numbers(tokens) if lookup is not None else _open_invoices(session, org_id, [Invoice.number.in_(tokens)])
-    )
-    found = _one_customer(invoices)
-    return Match("invoice_number", found) if found else None
-
-
-def _owners(session: Session, org_id: str, iban: str, lookup: Lookup | None) -> set[str]:
-    if lookup is not None:
-        return lookup.owners.get(iban, set())
+def _owners(session: Session, org_id: str, iban: str) -> set[str]:
     return set(
         session.scalars(
             select(CustomerBankAccount.customer_id).where(
@@ -179,55 +198,13 @@ def _owners(session: Session, org_id: str, iban: str, lookup: Lookup | None) -> 
     )
 
 
-def _customer_for_iban(session: Session, org_id: str, iban: str | None, lookup: Lookup | None = None) -> str | None:
-    if not iban:
-        return None
-    owners = _owners(session, org_id, iban, lookup)
-    return next(iter(owners)) if len(owners) == 1 else None
-
-
-def _by_iban_amount(session: Session, org_id: str, tx: BankTransaction, lookup: Lookup | None) -> Match | None:
-    customer_id = _customer_for_iban(session, org_id, tx.counterparty_iban, lookup)
-    if customer_id is None:
-        return None
-    candidates = sorted(
-        _open_invoices(session, org_id, [Invoice.customer_id == customer_id, Invoice.currency == tx.currency]),
-        key=lambda i: (i.due_date, i.number),
-    )
-    exact = [i for i in candidates if i.open_cents == tx.amount_cents]
-    if len(exact) >= 1:
-        return Match("iban_amount", (exact[0],))
-    pool = candidates[:MAX_SUBSET_INVOICES]
-    if sum(i.open_cents for i in pool) == tx.amount_cents:
-        return Match("iban_amount", tuple(pool))
-    for size in range(2, len(pool)):
-        hits = [
-            combo for combo in itertools.combinations(pool, size) if sum(i.open_cents for i in combo) == tx.amount_cents
-        ]
-        if len(hits) == 1:
-            return Match("iban_amount", hits[0])
-        if hits:
-            return None  # ambiguous: a person decides
-    return None
-
-
-def find_match(session: Session, org_id: str, tx: BankTransaction, lookup: Lookup | None = None) -> Match | None:
-    return (
-        _by_reference(session, org_id, tx, lookup)
-        or _by_number(session, org_id, tx, lookup)
-        or _by_iban_amount(session, org_id, tx, lookup)
-    )
-
-
-def _remember_iban(session: Session, org_id: str, customer_id: str, iban: str | None, lookup: Lookup | None) -> None:
+def _remember_iban(session: Session, org_id: str, customer_id: str, iban: str | None) -> None:
     if not iban:
         return
-    if customer_id in _owners(session, org_id, iban, lookup):
+    if customer_id in _owners(session, org_id, iban):
         return
-    # Lines are matched without autoflush: an account added for an earlier line of this same
-    # statement is not in the database yet, and adding it twice breaks the unique key. The
-    # accounts added in this session are kept by key (scanning ``session.new`` instead made an
-    # import quadratic in its lines); one that was rolled back is neither pending nor persistent.
+    # An account added in this session but not flushed yet is not in the database: adding it
+    # twice breaks the unique key. One that was rolled back is neither pending nor persistent.
     added: dict[tuple[str, str, str], CustomerBankAccount] = session.info.setdefault("settle.ibans_added", {})
     earlier = added.get((org_id, customer_id, iban))
     if earlier is not None and (inspect(earlier).pending or inspect(earlier).persistent):
@@ -245,7 +222,6 @@ def settle_transaction(
     *,
     rule: str,
     actor: str | None = None,
-    lookup: Lookup | None = None,
 ) -> None:
     """Register the credit as a payment of ``customer_id`` and mark the line matched."""
     payment, made = payments.register_manual(
@@ -261,7 +237,7 @@ def settle_transaction(
     )
     tx.status = "matched"
     tx.payment_id = payment.id
-    _remember_iban(session, tx.org_id, customer_id, tx.counterparty_iban, lookup)
+    _remember_iban(session, tx.org_id, customer_id, tx.counterparty_iban)
     record(
         session,
         tx.org_id,
@@ -274,17 +250,241 @@ def settle_transaction(
     )
 
 
-def _auto_allocations(match: Match, amount: int) -> list[payments.AllocationRequest]:
-    """Over the matched invoices oldest first; an overpayment's rest stays as unallocated credit."""
-    out = []
-    left = amount
-    for inv in match.invoices:
-        if left <= 0:
-            break
-        cents = min(left, inv.open_cents)
-        out.append(payments.AllocationRequest(inv.id, cents))
-        left -= cents
-    return out
+# --- an import (set-based, per batch of lines) ---------------------------------------------------
+
+
+@dataclass(slots=True, eq=False)
+class OpenInvoice:
+    """An invoice that was open when its batch began, as the batch's lines have changed it since."""
+
+    id: str
+    customer_id: str
+    number: str
+    due_date: dt.date
+    currency: str
+    open_cents: int
+    status: str
+    payment_reference: str | None
+    paid_on: dt.date | None = None
+    changed: bool = False
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in UNSETTLED and self.open_cents > 0
+
+
+_OPEN_COLUMNS = (
+    Invoice.id,
+    Invoice.customer_id,
+    Invoice.number,
+    Invoice.due_date,
+    Invoice.currency,
+    Invoice.open_cents,
+    Invoice.status,
+    Invoice.payment_reference,
+)
+
+
+@dataclass(slots=True, eq=False)
+class Line:
+    """A new line of a statement: the row to insert, and what matching reads of it."""
+
+    row: dict[str, Any]
+    remittance: str | None
+    structured_reference: str | None
+    end_to_end_id: str | None
+    counterparty_iban: str | None
+    currency: str
+    amount_cents: int
+    booking_date: dt.date
+
+
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def _event(org_id: str, kind: str, subject_type: str, subject_id: str, now: dt.datetime, **data: Any) -> dict[str, Any]:
+    # As domain.events.record writes it (type(subject).__name__.lower() is the subject type).
+    return {"org_id": org_id, "kind": kind, "subject_type": subject_type, "subject_id": subject_id,
+            "actor": None, "data": data, "occurred_at": now}  # fmt: skip
+
+
+class Batch:
+    """What one batch of lines reads before its first line is matched, and writes after its last.
+
+    Every row read is held here (plain objects, strong references, not the session's weakly
+    referencing identity map) for the whole batch; an invoice that two lookups return is one
+    ``OpenInvoice``, so a later line sees what an earlier line of the batch paid. The lookups
+    read the database as of the previous batch's writes, as the per-line queries they replace
+    read it as of the previous batch's flush."""
+
+    def __init__(self, session: Session, org_id: str, credits: Sequence[Line]) -> None:
+        self.session, self.org_id = session, org_id
+        self.now = utcnow()
+        self.invoices: dict[str, OpenInvoice] = {}
+        self.by_reference: dict[str, list[OpenInvoice]] = {}
+        self.by_number: dict[str, list[OpenInvoice]] = {}
+        self.owners: dict[str, set[str]] = {}  # IBAN -> customer ids, as the batch began
+        self.of_customer: dict[str, list[OpenInvoice]] = {}  # the payers' open invoices, oldest first
+        self.customers: set[str] = set()
+        self.refs = [_references(line) for line in credits]
+        self.tokens = [_number_tokens(line) for line in credits]
+        self.payments: list[dict[str, Any]] = []
+        self.allocations: list[dict[str, Any]] = []
+        self.accounts: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.added: set[tuple[str, str]] = set()  # (customer id, IBAN) remembered by this batch
+        self._load(credits)
+
+    def _select_open(self, *conds: Any) -> list[OpenInvoice]:
+        stmt = select(*_OPEN_COLUMNS).where(
+            Invoice.org_id == self.org_id, Invoice.status.in_(UNSETTLED), Invoice.open_cents > 0, *conds
+        )
+        out = []
+        # FOR UPDATE: on PostgreSQL the rows the batch may pay are locked as it reads them (SQLite
+        # has no row locks; a writer session takes the database's write lock at BEGIN).
+        for row in self.session.execute(stmt.with_for_update()):
+            inv = self.invoices.get(row.id)
+            if inv is None:
+                inv = self.invoices[row.id] = OpenInvoice(*row)
+            out.append(inv)
+        return out
+
+    def _load(self, credits: Sequence[Line]) -> None:
+        refs = set().union(*self.refs)
+        tokens = set().union(*self.tokens)
+        ibans = {line.counterparty_iban for line in credits if line.counterparty_iban}
+        if refs:
+            for inv in self._select_open(Invoice.payment_reference.in_(refs)):
+                self.by_reference.setdefault(inv.payment_reference or "", []).append(inv)
+        if tokens:
+            for inv in self._select_open(Invoice.number.in_(tokens)):
+                self.by_number.setdefault(inv.number, []).append(inv)
+        if ibans:
+            rows = self.session.execute(
+                select(CustomerBankAccount.iban, CustomerBankAccount.customer_id).where(
+                    CustomerBankAccount.org_id == self.org_id, CustomerBankAccount.iban.in_(ibans)
+                )
+            )
+            for iban, customer_id in rows:
+                self.owners.setdefault(iban, set()).add(customer_id)
+        payers = {next(iter(ids)) for ids in self.owners.values() if len(ids) == 1}
+        if payers:
+            for inv in self._select_open(Invoice.customer_id.in_(payers)):
+                self.of_customer.setdefault(inv.customer_id, []).append(inv)
+            for found in self.of_customer.values():
+                found.sort(key=lambda i: (i.due_date, i.number))
+        wanted = {inv.customer_id for inv in self.invoices.values()}.union(*self.owners.values())
+        if wanted:
+            self.customers = set(
+                self.session.scalars(select(Customer.id).where(Customer.org_id == self.org_id, Customer.id.in_(wanted)))
+            )
+
+    @staticmethod
+    def _open(found: Iterable[OpenInvoice]) -> list[OpenInvoice]:
+        return [inv for inv in dict.fromkeys(found) if inv.is_open]
+
+    def match(self, i: int, line: Line) -> Match | None:
+        """The ``i``-th credit's match, by the rules in order, against the batch as it stands."""
+        if self.refs[i]:
+            found = _one_customer(self._open(inv for ref in self.refs[i] for inv in self.by_reference.get(ref, ())))
+            if found:
+                return Match("reference", found)
+        if self.tokens[i]:
+            found = _one_customer(self._open(inv for tok in self.tokens[i] for inv in self.by_number.get(tok, ())))
+            if found:
+                return Match("invoice_number", found)
+        owners = self.owners.get(line.counterparty_iban or "", ())
+        if len(owners) != 1:
+            return None
+        customer_id = next(iter(owners))
+        mine = [inv for inv in self.of_customer.get(customer_id, ()) if inv.currency == line.currency and inv.is_open]
+        return _by_amount(mine, line.amount_cents)
+
+    def settle(self, line: Line, match: Match) -> None:
+        """The payment, its allocations and events, exactly as ``payments.register_manual`` and
+        ``settle_transaction`` make them for one line, as rows for the batch's inserts."""
+        customer_id = match.invoices[0].customer_id
+        if customer_id not in self.customers:
+            raise ValidationError(f"no customer {customer_id!r}", "customer_id")
+        payment_id = new_id("pay")
+        made: list[dict[str, Any]] = []
+        paid: list[dict[str, Any]] = []
+        for k, req in enumerate(_auto_allocations(match, line.amount_cents)):
+            inv = self.invoices[req.invoice_id]
+            if inv.currency != line.currency or inv.customer_id != customer_id or not inv.is_open:
+                raise ValidationError(
+                    f"invoice {req.invoice_id!r} is not an open {line.currency} invoice of this customer",
+                    f"allocations[{k}].invoice_id",
+                )
+            inv.open_cents -= req.amount_cents
+            inv.changed = True
+            made.append({"invoice_id": inv.id, "amount_cents": req.amount_cents})
+            if inv.open_cents == 0:
+                inv.status, inv.paid_on = "paid", line.booking_date
+                paid.append(_event(self.org_id, "invoice.paid", "invoice", inv.id, self.now, payment_id=payment_id))
+        allocated = sum(a["amount_cents"] for a in made)
+        self.allocations += [
+            {"id": new_id("alc"), "org_id": self.org_id, "payment_id": payment_id, "created_at": self.now, **a}
+            for a in made
+        ]
+        self.payments.append({
+            "id": payment_id, "org_id": self.org_id, "customer_id": customer_id, "amount_cents": line.amount_cents,
+            "currency": line.currency, "status": "paid", "method": "bank", "provider": None,
+            "provider_payment_id": None, "checkout_url": None, "requested_invoice_ids": [],
+            "received_on": line.booking_date, "unallocated_cents": line.amount_cents - allocated, "refunded_cents": 0,
+            "reversals": {}, "reference": (line.remittance or "")[:200] or None,
+            "created_at": self.now, "updated_at": self.now,
+        })  # fmt: skip
+        line.row["status"], line.row["payment_id"] = "matched", payment_id
+        iban = line.counterparty_iban
+        if iban and customer_id not in self.owners.get(iban, ()) and (customer_id, iban) not in self.added:
+            self.added.add((customer_id, iban))
+            self.accounts.append({"id": new_id("cba"), "org_id": self.org_id, "customer_id": customer_id,
+                                  "iban": iban, "created_at": self.now})  # fmt: skip
+        self.events += paid
+        self.events.append(_event(self.org_id, "payment.registered", "payment", payment_id, self.now,
+                                  amount_cents=line.amount_cents, allocated=made,
+                                  unallocated_cents=line.amount_cents - allocated))  # fmt: skip
+        self.events.append(_event(self.org_id, "bank_transaction.matched", "banktransaction", line.row["id"],
+                                  self.now, rule=match.rule, payment_id=payment_id,
+                                  invoices=[a["invoice_id"] for a in made]))  # fmt: skip
+
+    def write(self, lines: Sequence[Line]) -> None:
+        """The batch in one statement per table: multi-row inserts, executemany updates."""
+        conn = self.session.connection()
+        if self.payments:
+            conn.execute(insert(_table(Payment)), self.payments)
+        if lines:
+            conn.execute(insert(_table(BankTransaction)), [line.row for line in lines])
+        if self.allocations:
+            conn.execute(insert(_table(PaymentAllocation)), self.allocations)
+        changed = [inv for inv in self.invoices.values() if inv.changed]
+        t = _table(Invoice)
+        part = [{"b_id": i.id, "b_open": i.open_cents, "b_now": self.now} for i in changed if i.status != "paid"]
+        if part:
+            conn.execute(
+                update(t).where(t.c.id == bindparam("b_id")).values(open_cents=bindparam("b_open"),
+                                                                    updated_at=bindparam("b_now")),
+                part,
+            )  # fmt: skip
+        paid = [{"b_id": i.id, "b_on": i.paid_on, "b_now": self.now} for i in changed if i.status == "paid"]
+        if paid:  # a fully paid invoice leaves dunning
+            conn.execute(
+                update(t).where(t.c.id == bindparam("b_id")).values(
+                    open_cents=0, status="paid", paid_on=bindparam("b_on"), next_action_on=None, paused_until=None,
+                    updated_at=bindparam("b_now"),
+                ),
+                paid,
+            )  # fmt: skip
+        for inv in changed:  # an Invoice the session already holds reads the new values next time
+            held = self.session.identity_map.get(identity_key(Invoice, inv.id))
+            if held is not None:
+                self.session.expire(held)
+        if self.accounts:
+            conn.execute(insert(_table(CustomerBankAccount)), self.accounts)
+        if self.events:
+            conn.execute(insert(_table(Event)), self.events)
 
 
 def import_statement(session: Session, org: Organisation, data: bytes, filename: str) -> ImportSummary:
@@ -307,15 +507,10 @@ def import_statement(session: Session, org: Organisation, data: bytes, filename:
         file_sha256=digest,
     )
     session.add(stored)
-    session.flush()
-    # Lines are matched without a flush before every query (which made each line cost a dozen
-    # round trips); queries read the database as of the last flush, so what they return is
-    # re-checked against this transaction's objects in memory (see ``_open_invoices``).
-    with session.no_autoflush:
-        for statement in statements:
-            for start in range(0, len(statement.entries), FLUSH_EVERY):
-                _import_lines(session, org, stored, statement.entries[start : start + FLUSH_EVERY], summary)
-                session.flush()
+    session.flush()  # and whatever the caller changed before: the batches read the database
+    for statement in statements:
+        for start in range(0, len(statement.entries), BATCH):
+            _import_lines(session, org, stored, statement.entries[start : start + BATCH], summary)
     record(
         session,
         org.id,
@@ -330,6 +525,29 @@ def import_statement(session: Session, org: Organisation, data: bytes, filename:
     return summary
 
 
+def _line(org: Organisation, stored: BankStatement, entry: Entry, status: str, now: dt.datetime) -> Line:
+    row: dict[str, Any] = {
+        "id": new_id("btx"),
+        "org_id": org.id,
+        "statement_id": stored.id,
+        "dedupe_key": entry.dedupe_key,
+        "booking_date": entry.booking_date,
+        "value_date": entry.value_date,
+        "amount_cents": entry.amount_cents,
+        "currency": entry.currency or "EUR",
+        "counterparty_name": (entry.counterparty_name or "")[:200] or None,
+        "counterparty_iban": (entry.counterparty_iban or "").replace(" ", "").upper()[:34] or None,
+        "remittance": entry.remittance_text,
+        "structured_reference": (entry.structured_reference or "")[:64] or None,
+        "end_to_end_id": (entry.end_to_end_id or "")[:100] or None,
+        "status": status,
+        "payment_id": None,
+        "created_at": now,
+    }
+    return Line(row, row["remittance"], row["structured_reference"], row["end_to_end_id"],
+                row["counterparty_iban"], row["currency"], row["amount_cents"], row["booking_date"])  # fmt: skip
+
+
 def _import_lines(
     session: Session, org: Organisation, stored: BankStatement, entries: Sequence[Entry], summary: ImportSummary
 ) -> None:
@@ -341,7 +559,9 @@ def _import_lines(
             )
         )
     )
-    credits: list[BankTransaction] = []
+    now = utcnow()
+    lines: list[Line] = []
+    credits: list[Line] = []
     for entry in entries:
         summary.lines += 1
         if entry.dedupe_key in existing:
@@ -352,39 +572,24 @@ def _import_lines(
             status = "unmatched"
         else:
             status = "returned" if entry.is_reversal else "outgoing"
-        tx = BankTransaction(
-            id=new_id("btx"),
-            org_id=org.id,
-            statement_id=stored.id,
-            dedupe_key=entry.dedupe_key,
-            booking_date=entry.booking_date,
-            value_date=entry.value_date,
-            amount_cents=entry.amount_cents,
-            currency=entry.currency or "EUR",
-            counterparty_name=(entry.counterparty_name or "")[:200] or None,
-            counterparty_iban=(entry.counterparty_iban or "").replace(" ", "").upper()[:34] or None,
-            remittance=entry.remittance_text,
-            structured_reference=(entry.structured_reference or "")[:64] or None,
-            end_to_end_id=(entry.end_to_end_id or "")[:100] or None,
-            status=status,
-        )
-        session.add(tx)
+        line = _line(org, stored, entry, status, now)
+        lines.append(line)
         summary.new += 1
-        summary.transaction_ids.append(tx.id)
+        summary.transaction_ids.append(line.row["id"])
         if status == "unmatched":
-            credits.append(tx)
-    # Then the credits, in the statement's order, against what the batch's lookup read.
-    lookup = Lookup.load(session, org.id, credits)
-    for tx in credits:
+            credits.append(line)
+    # Then the credits, in the statement's order, against what the batch read.
+    batch = Batch(session, org.id, credits)
+    for i, line in enumerate(credits):
         summary.credits += 1
-        match = find_match(session, org.id, tx, lookup)
+        match = batch.match(i, line)
         if match is None:
             summary.unmatched += 1
             continue
-        settle_transaction(session, tx, match.invoices[0].customer_id, _auto_allocations(match, tx.amount_cents),
-                           rule=match.rule, lookup=lookup)  # fmt: skip
+        batch.settle(line, match)
         summary.matched += 1
-        summary.matched_cents += tx.amount_cents
+        summary.matched_cents += line.amount_cents
+    batch.write(lines)
 
 
 def candidates(session: Session, tx: BankTransaction, limit: int = 5) -> list[Invoice]:
