@@ -19,7 +19,7 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
@@ -231,7 +231,18 @@ def matches(rule: dict[str, Any], profile: Profile) -> bool:
     return True
 
 
-def choose(policies: list[Policy], customer: Customer, profile: Profile | None) -> Policy | None:
+class Debtor(Protocol):
+    """What choosing a policy reads of a customer: a ``Customer``, or a row of these columns."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def policy_id(self) -> str | None: ...
+
+
+def choose(policies: list[Policy], customer: Debtor, profile: Profile | None) -> Policy | None:
     """The policy for ``customer`` among its organisation's ``policies`` (see module docstring)."""
     if customer.policy_id:
         for p in policies:
@@ -264,23 +275,23 @@ class PolicyBook:
         self._steps: dict[str | None, list[Step]] = {}
 
     @classmethod
-    def load(cls, session: Session, org_id: str, customers: Iterable[Customer] = (), *, window: int = 50) -> PolicyBook:
+    def load(cls, session: Session, org_id: str, customers: Iterable[Debtor] = (), *, window: int = 50) -> PolicyBook:
         book = cls(session, org_id, org_policies(session, org_id), window=window)
         book.prefetch(customers)
         return book
 
-    def prefetch(self, customers: Iterable[Customer]) -> None:
+    def prefetch(self, customers: Iterable[Debtor]) -> None:
         """Read the paid history of ``customers`` in one query (only if a rule looks at it)."""
         if not self.needs_profile:
             return
         missing = {c.id for c in customers} - self._history.keys()
         self._history.update(_paid_history(self.session, self.org_id, missing, self.window))
 
-    def profile(self, customer: Customer) -> Profile:
+    def profile(self, customer: Debtor) -> Profile:
         self.prefetch([customer])
         return _profile(customer.kind, self._history[customer.id])
 
-    def policy_for(self, customer: Customer) -> Policy | None:
+    def policy_for(self, customer: Debtor) -> Policy | None:
         return choose(self.policies, customer, self.profile(customer) if self.needs_profile else None)
 
     def steps(self, policy: Policy | None) -> list[Step]:
