@@ -136,12 +136,26 @@ def test_kill_9_while_sending_loses_nothing_and_sends_nothing_twice(run_database
     assert rcpts == sorted(f"debtor{c:04d}@example.com" for c in range(customers))
 
 
-def _two_runs_at_once(url: str, customers: int, tmp_path: Path, *, per_customer: int) -> None:
-    # Here a customer's invoices are equally late, so that a planning batch (500 invoices, the
-    # most overdue first) ends between customers and leaves the rest for the other run to claim.
-    overdue = (40, 40, 14, 14, 7, 7)
-    seeded = seed(url, customers, overdue)
-    boxes = [h.Mailbox(tmp_path / f"outbox-{i}") for i in range(2)]
+def _runs_at_once(
+    url: str,
+    customers: int,
+    tmp_path: Path,
+    *,
+    runs: int = 2,
+    overdue: tuple[int, ...] = (40, 40, 14, 14, 7, 7),
+    invoices_each: int = 2,
+) -> None:
+    """``runs`` real ``settle run`` processes started at once: every customer gets exactly one
+    message (a debtor never gets two reminders from one morning), nothing is lost, nothing is
+    sent twice, and every due invoice has exactly the actions its lateness calls for."""
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            seeded = h.seed_due(session, customers, AS_OF, invoices_each=invoices_each, overdue_days=overdue)
+    finally:
+        engine.dispose()
+    boxes = [h.Mailbox(tmp_path / f"outbox-{i}") for i in range(runs)]
     procs = [h.start_settle_run(h.cli_env(url, f"file:{box.folder}"), "--as-of", AS_OF.isoformat()) for box in boxes]
     results: list[tuple[int | None, str, str]] = []
     for p in procs:
@@ -151,21 +165,26 @@ def _two_runs_at_once(url: str, customers: int, tmp_path: Path, *, per_customer:
             p.kill()
             out, err = p.communicate()
         results.append((p.returncode, out, err))
-    assert [r[0] for r in results] == [0, 0], results
+    assert [r[0] for r in results] == [0] * runs, results
 
     after = inspect(url)
-    first, second = boxes[0].ids(), boxes[1].ids()
-    assert first.isdisjoint(second)  # no message written by both runs
-    assert first | second == after.emails
+    ids = [box.ids() for box in boxes]
+    for i in range(runs):
+        for j in range(i + 1, runs):
+            assert ids[i].isdisjoint(ids[j])  # no message written by two runs
+    assert set().union(*ids) == after.emails
     assert after.by_status == {"sent": len(after.emails)}
-    # Every customer was reminded, and by no more messages than ``per_customer``.
+    # Every customer was reminded, by exactly one message.
     sent_to = Counter(str(m["To"]) for box in boxes for m in box.messages())
     assert set(sent_to) == {f"debtor{c:04d}@example.com" for c in range(customers)}
-    assert max(sent_to.values()) <= per_customer
+    assert max(sent_to.values()) == 1
+    assert len(after.emails) == customers
     # Each invoice has exactly the actions its lateness calls for: each (invoice, step) once.
     assert after.doubled == []
     assert len(after.per_invoice) == len(seeded.invoice_ids)
-    assert sum(after.per_invoice.values()) == expected_actions(seeded, overdue)
+    assert sum(after.per_invoice.values()) == sum(
+        STEPS_REACHED[overdue[k % len(overdue)]] for k in range(len(seeded.invoice_ids))
+    )
 
 
 def test_two_runs_at_once_on_postgresql_do_everything_exactly_once(
@@ -173,9 +192,15 @@ def test_two_runs_at_once_on_postgresql_do_everything_exactly_once(
 ) -> None:
     if not on_postgres:
         pytest.skip("concurrent claiming (FOR UPDATE SKIP LOCKED) needs PostgreSQL: set SETTLE_TEST_DATABASE_URL")
-    # Two runs may each claim one of a customer's invoices (SKIP LOCKED), so a customer can
-    # get one message from each run; never one step of one invoice twice.
-    _two_runs_at_once(scratch_database(), 300, tmp_path, per_customer=2)
+    # A customer's invoices are equally late here, so that a planning batch (500 invoices, the
+    # most overdue first) ends between a customer's invoices: the claim is per customer all the same.
+    _runs_at_once(scratch_database(), 300, tmp_path)
+
+
+def test_four_runs_at_once_each_customer_gets_exactly_one_message(run_database: str, tmp_path: Path) -> None:
+    # Three due invoices per customer, falling due on different days: the walk over the due
+    # invoices meets each customer three times, in different batches; it is planned once.
+    _runs_at_once(run_database, 300, tmp_path, runs=4, overdue=(40, 14, 7), invoices_each=3)
 
 
 def test_a_run_started_while_another_delivers_shares_the_outbox_on_postgresql(
@@ -213,5 +238,42 @@ def test_a_run_started_while_another_delivers_shares_the_outbox_on_postgresql(
 
 
 def test_two_runs_at_once_on_sqlite_take_turns_and_do_everything_exactly_once(tmp_path: Path) -> None:
-    # One writer at a time: the second run waits for the first and finds nothing left to plan.
-    _two_runs_at_once(f"sqlite:///{tmp_path / 'concurrent.db'}", 120, tmp_path, per_customer=1)
+    # One writer at a time: the runs take turns planning, batch by batch, and share the delivery.
+    _runs_at_once(f"sqlite:///{tmp_path / 'concurrent.db'}", 120, tmp_path)
+
+
+def test_kill_9_inside_a_delivery_batch_the_next_run_sends_only_the_rest(run_database: str) -> None:
+    """Batches of eight: the run is killed while the server holds the fourth message of the second
+    batch, after accepting the three before it. Those (and the first batch) were recorded one by
+    one; the next run sends the rest, each once."""
+    customers, kill_at = 30, 12
+    seed(run_database, customers)
+    with h.SmtpServer() as smtp:
+        env = {**h.cli_env(run_database, smtp.url), "SETTLE_DELIVERY_BATCH": "8"}
+        running: list[subprocess.Popen[str]] = []
+
+        def kill_before_answering(n: int) -> str | None:
+            if n != kill_at:
+                return None
+            os.kill(running[0].pid, signal.SIGKILL)
+            running[0].wait(timeout=30)
+            return "451 4.3.0 sender gone"
+
+        smtp.handler.on_data = kill_before_answering
+        running.append(h.start_settle_run(env, "--as-of", AS_OF.isoformat()))
+        running[0].communicate(timeout=120)
+        assert running[0].returncode == -signal.SIGKILL
+
+        crashed = inspect(run_database)
+        assert crashed.by_status == {"sent": kill_at - 1, "pending": customers - kill_at + 1}
+        assert len(smtp.handler.received) == kill_at - 1
+
+        smtp.handler.on_data = None
+        again = h.settle_run(env, "--as-of", AS_OF.isoformat())
+        assert again.returncode == 0, again.stderr
+        assert f"{customers - kill_at + 1} delivered" in again.stdout
+
+    received = Counter(smtp.handler.settle_ids())
+    after = inspect(run_database)
+    assert set(received) == after.emails and len(received) == customers and max(received.values()) == 1
+    assert after.by_status == {"sent": customers}
