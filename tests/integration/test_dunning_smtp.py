@@ -160,3 +160,63 @@ def test_a_closed_port_marks_nothing_sent_and_a_later_run_delivers(
     assert later.delivered == 2 and later.messages == 0  # nothing planned anew, the pending two delivered
     assert sorted(smtp.handler.settle_ids()) == sorted(r.id for r in rows)
     assert [(r.status, r.attempts) for r in h.outbox(db)] == [("sent", 2), ("sent", 2)]
+
+
+def test_writes_succeed_while_a_run_waits_on_a_slow_mail_server(
+    db: Session, database_url: str, on_postgres: bool, smtp: h.SmtpServer
+) -> None:
+    """The server takes two seconds per message. While it does, a write transaction (SQLite:
+    ``BEGIN IMMEDIATE`` with a 500 ms busy timeout; PostgreSQL: a 500 ms lock timeout) on the
+    customers and invoices of the run succeeds every time: no lock is held while SMTP talks."""
+    import sqlite3
+    import subprocess
+    import time
+
+    from sqlalchemy import text
+
+    from adapters.db import make_engine
+
+    o = h.org(db)
+    owners = [h.customer(db, o.id, f"Klant {i}", f"klant{i}@example.com") for i in range(3)]
+    for i, c in enumerate(owners):
+        h.invoice(db, o, c, f"F-{i}", D0)
+    db.commit()
+    writes: list[str] = []
+    probe = make_engine(database_url)
+
+    def write_while_the_server_waits(n: int) -> None:
+        names = [(f"{c.name} ({n})", c.id) for c in owners]
+        try:
+            if on_postgres:
+                with probe.connect() as conn:
+                    conn.exec_driver_sql("SET lock_timeout = '500ms'")
+                    for name, cid in names:
+                        conn.execute(text("UPDATE customers SET name = :n WHERE id = :id"), {"n": name, "id": cid})
+                    conn.execute(text("UPDATE invoices SET amount_cents = amount_cents WHERE org_id = :o"), {"o": o.id})
+                    conn.commit()
+            else:
+                raw = sqlite3.connect(database_url.split("///", 1)[1], timeout=0.5, isolation_level=None)
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                    raw.executemany("UPDATE customers SET name = ? WHERE id = ?", names)
+                    raw.execute("UPDATE invoices SET amount_cents = amount_cents WHERE org_id = ?", (o.id,))
+                    raw.execute("COMMIT")
+                finally:
+                    raw.close()
+            writes.append("ok")
+        except Exception as exc:
+            writes.append(repr(exc))
+        time.sleep(2)
+
+    smtp.handler.on_data = write_while_the_server_waits
+    try:
+        proc = h.start_settle_run(h.cli_env(database_url, smtp.url), "--as-of", (D0 + 7 * DAY).isoformat())
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    finally:
+        probe.dispose()
+    assert proc.returncode == 0, err
+    assert "3 delivered" in out
+    assert writes == ["ok", "ok", "ok"]
