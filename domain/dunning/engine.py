@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -101,6 +102,8 @@ class RunSummary:
     costs_charged: int = 0
     planned: int = 0  # messages planned (one per customer acted on), kept or not in ``plan``
     rendered: int = 0
+    # Seconds spent in each stage (claim + plan + write, render, deliver): what the bench reports.
+    seconds: dict[str, float] = field(default_factory=lambda: {"plan": 0.0, "render": 0.0, "deliver": 0.0})
     plan: list[PlannedMessage] = field(default_factory=list)  # filled only when the caller asks for it
 
     def line(self) -> str:
@@ -448,6 +451,7 @@ def plan(
         if render_now:
             recover_drafts(factory, composer, own, org_id=org_id, summary=summary)
         while True:
+            started = time.perf_counter()
             with factory() as session:
                 n, drafts, more = plan_batch(
                     session,
@@ -462,6 +466,7 @@ def plan(
                     caches=caches,
                 )
                 session.commit()
+            summary.seconds["plan"] += time.perf_counter() - started
             caches.pop("orgs", None)  # detached now; read again next batch
             caches.pop("policies", None)
             if render_now and drafts:
@@ -506,11 +511,36 @@ def _dec(value: Any) -> Any:
     return value
 
 
+_LINE_FIELDS = tuple(f.name for f in dataclasses.fields(MessageLine))
+_LINE_DATES = frozenset(i for i, name in enumerate(_LINE_FIELDS) if name in ("issue_date", "due_date"))
+
+
+def _lines_enc(lines: Sequence[MessageLine]) -> list[list[Any]]:
+    """Message lines as positional rows, dates as ISO strings: the bulk of a draft, kept cheap."""
+    out = []
+    for ln in lines:
+        row = [getattr(ln, name) for name in _LINE_FIELDS]
+        for i in _LINE_DATES:
+            row[i] = row[i].isoformat()
+        out.append(row)
+    return out
+
+
+def _lines_dec(rows: list[list[Any]]) -> list[MessageLine]:
+    out = []
+    for row in rows:
+        values = list(row)
+        for i in _LINE_DATES:
+            values[i] = dt.date.fromisoformat(values[i])
+        out.append(MessageLine(*values))
+    return out
+
+
 def _encode(msg: MessagePlan, as_of: dt.date, portal_url: str) -> dict[str, Any]:
     """What rendering needs besides the organisation and the customer, as JSON."""
     return {
         "kind": msg.kind, "as_of": _enc(as_of), "template": msg.template, "portal_url": portal_url,
-        "lines": _enc(msg.lines), "statement": _enc(msg.statement), "costs_notice": _enc(msg.costs_notice),
+        "lines": _lines_enc(msg.lines), "statement": _lines_enc(msg.statement), "costs_notice": _enc(msg.costs_notice),
         "interest": _enc(msg.interest), "skipped_kinds": list(msg.skipped_kinds), "letter": msg.letter,
         "letter_invoice_id": msg.letter_invoice_id,
     }  # fmt: skip
@@ -529,15 +559,15 @@ def _interest(d: dict[str, Any]) -> InterestResult:
 
 
 def context_of(render: dict[str, Any], org: Organisation, customer: Customer) -> MessageContext:
-    d = _dec(render)
+    d = _dec({k: v for k, v in render.items() if k not in ("lines", "statement")})
     notice = d["costs_notice"]
     return MessageContext(
         org=org,
         customer=customer,
         kind=d["kind"],
         as_of=d["as_of"],
-        lines=[MessageLine(**ln) for ln in d["lines"]],
-        statement=[MessageLine(**ln) for ln in d["statement"]],
+        lines=_lines_dec(render["lines"]),
+        statement=_lines_dec(render["statement"]),
         portal_url=d["portal_url"],
         costs_notice=CostsNotice(**notice) if notice else None,
         interest=[_interest(i) for i in d["interest"]],
@@ -559,6 +589,7 @@ def render(
 ) -> None:
     """Render ``drafts`` with no transaction open, then store their words and letters in one
     short transaction (one statement each)."""
+    started = time.perf_counter()
     results: list[dict[str, Any]] = []
     letters: list[dict[str, Any]] = []
     now = utcnow()
@@ -601,6 +632,7 @@ def render(
             conn.execute(insert(Document), letters)
     if summary is not None:
         summary.rendered += len(results)
+        summary.seconds["render"] += time.perf_counter() - started
 
 
 def recover_drafts(
@@ -661,6 +693,7 @@ def deliver(
     release of what was not tried are recorded in one statement per batch.
     """
     summary = summary or RunSummary()
+    started = time.perf_counter()
     own = claimant or outbox.LocalClaimant()
     passed: set[str] = set()  # refused in this call: not again in this call
     sent = 0
@@ -700,4 +733,5 @@ def deliver(
     finally:
         if claimant is None and isinstance(own, outbox.LocalClaimant):
             own.close()
+        summary.seconds["deliver"] += time.perf_counter() - started
     return summary
