@@ -88,7 +88,8 @@ class AccountController(Controller):
             found = db.get(DebtorRequest, sent_id)
             if found is not None and found.customer_id == visitor.customer.id:
                 sent = found
-        ctx = statement_context(db, settings, visitor.customer, visitor.org, pages.today(), sent=sent)
+        ctx = statement_context(db, settings, visitor.customer, visitor.org, pages.today(),
+                                sent=sent)
         return page(settings, visitor, "portal/statement.html.j2", **ctx)
 
     @post("/pay", sync_to_thread=True, status_code=303)

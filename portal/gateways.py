@@ -10,6 +10,7 @@ set-provider`` or ``PUT /api/v1/providers/{provider}``), the sandbox when
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from adapters.settings import Settings
 from domain.gateway import Gateway
 from domain.models import Organisation, ProviderAccount
+from domain.statement import ProviderSetting
 
 Factory = Callable[[Session, Settings, Organisation], Gateway | None]
 
@@ -84,3 +86,19 @@ def methods(session: Session, org: Organisation) -> dict[str, list[str]]:
         select(ProviderAccount.provider, ProviderAccount.methods).where(ProviderAccount.org_id == org.id)
     )
     return {provider: list(chosen or []) for provider, chosen in rows}
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What the portal offers an organisation's debtors: providers in order, and their methods."""
+
+    providers: list[str]
+    methods: dict[str, list[str]]
+
+
+def offer(settings: Settings, accounts: list[ProviderSetting]) -> Offer:
+    """The ``Offer`` of an organisation's provider accounts (read with its statement)."""
+    configured = {a.provider for a in accounts if a.enabled and a.has_key}
+    if settings.sandbox_payments:
+        configured.add("sandbox")
+    return Offer([name for name in FACTORIES if name in configured], {a.provider: list(a.methods) for a in accounts})

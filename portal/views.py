@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from adapters.settings import Settings
 from domain import debtor_requests, statement
-from domain.models import Customer, DebtorRequest, Invoice, Organisation, Payment
+from domain.models import Customer, DebtorRequest, Invoice, Organisation
 from portal import gateways
 
 RECENT_PAYMENTS = 5
@@ -27,18 +27,6 @@ class RespondForm:
     date: str = ""
     message: str = ""
     errors: dict[str, str] = field(default_factory=dict)
-
-
-def recent_payments(db: Session, customer: Customer) -> list[Payment]:
-    return list(
-        db.scalars(
-            select(Payment)
-            .where(Payment.org_id == customer.org_id, Payment.customer_id == customer.id,
-                   Payment.status.in_(("paid", "pending")))
-            .order_by(Payment.created_at.desc(), Payment.id.desc())
-            .limit(RECENT_PAYMENTS)
-        )
-    )  # fmt: skip
 
 
 def pay_all_ids(lines: list[statement.StatementLine]) -> dict[str, list[str]]:
@@ -61,13 +49,14 @@ def statement_context(
     sent: DebtorRequest | None = None,
     pay_error: str | None = None,
 ) -> dict[str, Any]:
-    st = statement.build(db, customer, as_of)
-    requests = debtor_requests.of_customer(db, customer)
+    view = statement.read(db, customer, as_of, payments=RECENT_PAYMENTS)
+    st, requests = view.statement, view.requests
     numbers = {ln.invoice.id: ln.invoice.number for ln in st.lines}
     missing = {i for r in requests for i in r.invoice_ids} - numbers.keys()
-    if missing:
+    if missing:  # a request about an invoice settled since: rare, one more query
         found = db.execute(select(Invoice.id, Invoice.number).where(Invoice.org_id == org.id, Invoice.id.in_(missing)))
         numbers.update({inv_id: number for inv_id, number in found})
+    offer = gateways.offer(settings, view.providers)
     payable = pay_all_ids(st.lines)
     amounts = {ln.invoice.id: ln.invoice.open_cents for ln in st.lines}
     return {
@@ -78,11 +67,11 @@ def statement_context(
         "totals": list(st.totals.values()),
         "pay_all": [(cur, ids, sum(amounts[i] for i in ids)) for cur, ids in payable.items()],
         "has_disputed": any(ln.invoice.status == "disputed" for ln in st.lines),
-        "payments": recent_payments(db, customer),
+        "payments": view.payments,
         "requests": requests,
         "numbers": numbers,
-        "providers": gateways.available(db, settings, org),
-        "provider_methods": gateways.methods(db, org),
+        "providers": offer.providers,
+        "provider_methods": offer.methods,
         "form": form or RespondForm(),
         "sent": sent,
         "pay_error": pay_error,
