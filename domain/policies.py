@@ -24,7 +24,8 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
-from domain.dunning.rules import STEP_KINDS, Step, anchor_after_pause
+from domain.dunning.rules import STEP_KINDS, Step, Track, anchor_after_pause
+from domain.dunning.rules import next_action_on as rules_next_action_on
 from domain.errors import ValidationError
 from domain.models import Customer, Invoice, Policy, PolicyStep
 
@@ -319,14 +320,9 @@ def policy_for(session: Session, customer: Customer) -> Policy | None:
 def next_action_on(
     steps: Sequence[Step], *, status: str, anchor: dt.date, dunning_step: int, paused_until: dt.date | None
 ) -> dt.date | None:
-    """The day the next of the policy's ``steps`` not yet taken falls due (None: nothing more to do)."""
-    if status != "open":
-        return None
-    ahead = [s for s in steps if s.position > dunning_step]
-    nxt = anchor + dt.timedelta(days=ahead[0].days_after_due) if ahead else None
-    if nxt is not None and paused_until is not None:
-        nxt = max(nxt, paused_until)
-    return nxt
+    """The day the next of the policy's ``steps`` not yet taken falls due (None: nothing more to do).
+    Computed by ``domain.dunning.rules.next_action_on``, the one place that knows."""
+    return rules_next_action_on(Track(status, anchor, dunning_step, paused_until), steps)
 
 
 def schedule(invoice: Invoice, policy: Policy | None) -> None:
