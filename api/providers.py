@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
-from litestar import Controller, Request, delete, get, put
+from litestar import Controller, delete, get, put
 from msgspec import Struct
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -66,8 +64,8 @@ class ProviderController(Controller):
         return _read(account, db.get_one(Organisation, auth.org_id), settings)
 
     @put("/{provider:str}", opt={"scope": "settings:write"}, sync_to_thread=True)
-    def put_provider(self, request: Request[Any, Any, Any], db: Session, auth: Auth, settings: Settings,
-                     provider: str, data: ProviderWrite) -> ProviderRead:  # fmt: skip
+    def put_provider(self, db: Session, auth: Auth, settings: Settings, provider: str,
+                     data: ProviderWrite) -> ProviderRead:  # fmt: skip
         """Set up or change a provider: Mollie takes an ``api_key`` (test_… or live_…), Stripe a secret
         key and the ``webhook_secret`` (whsec_…) of the endpoint at ``webhook_url``. Idempotent."""
         account = providers.set_credentials(db, auth.org_id, provider, data.api_key, data.webhook_secret,
@@ -77,8 +75,7 @@ class ProviderController(Controller):
         return read
 
     @delete("/{provider:str}", opt={"scope": "settings:write"}, sync_to_thread=True, status_code=200)
-    def disable_provider(self, request: Request[Any, Any, Any], db: Session, auth: Auth, settings: Settings,
-                         provider: str) -> ProviderRead:  # fmt: skip
+    def disable_provider(self, db: Session, auth: Auth, settings: Settings, provider: str) -> ProviderRead:
         """Stop offering the provider in the portal; payments already under way still complete."""
         account = providers.disable(db, auth.org_id, provider)
         read = _read(account, db.get_one(Organisation, auth.org_id), settings)

@@ -309,7 +309,10 @@ def run_command(as_of: str | None, slug: str | None, dry_run: bool) -> None:
               help="Take the client address from X-Forwarded-For (behind a load balancer).")  # fmt: skip
 @click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True,
               help="Comma-separated addresses (or *) of the proxies whose forwarded headers are trusted.")  # fmt: skip
-def serve(host: str, port: int, workers: int, proxy_headers: bool, forwarded_allow_ips: str) -> None:
+@click.option("--access-log/--no-access-log", default=False, show_default=True,
+              help="Log every request (a load balancer in front usually does).")  # fmt: skip
+def serve(host: str, port: int, workers: int, proxy_headers: bool, forwarded_allow_ips: str,
+          access_log: bool) -> None:  # fmt: skip
     """Serve portal, API and webhooks with uvicorn."""
     import uvicorn
 
@@ -330,6 +333,7 @@ def serve(host: str, port: int, workers: int, proxy_headers: bool, forwarded_all
         port=port,
         workers=workers,
         log_level="info",
+        access_log=access_log,
         proxy_headers=proxy_headers,
         forwarded_allow_ips=forwarded_allow_ips,
     )
