@@ -68,7 +68,7 @@ class CustomerController(Controller):
     def get_statement(self, db: Session, auth: Auth, customer_id: str, as_of: dt.date | None = None) -> StatementRead:
         """Open invoices with fees, costs and interest shown apart, and totals per currency."""
         customer = customers.get(db, auth.org_id, customer_id)
-        return StatementRead.of(statement.build(db, customer, as_of or dt.date.today()))
+        return StatementRead.of(statement.read(db, customer, as_of or dt.date.today()).statement)
 
     @post("/{customer_id:str}/portal-links", opt={"scope": "customers:write"}, sync_to_thread=True, status_code=201)
     def create_link(

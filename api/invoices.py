@@ -64,17 +64,6 @@ def _read_row(row: dict[str, Any]) -> InvoiceRead:
     return InvoiceRead.of(cast(Invoice, SimpleNamespace(**row)))
 
 
-def _write_lock(db: Session) -> None:
-    """On SQLite, start the transaction with the write lock (``BEGIN IMMEDIATE``) before the
-    batch reads what it will write against: two bulks at once then queue up on the lock instead
-    of one failing because the other wrote after it had begun reading. Only reads came before
-    (the API key, the idempotency lookup; a key stored meanwhile still replays, see ``run``)."""
-    if db.get_bind().dialect.name != "sqlite":
-        return
-    db.rollback()
-    db.connection(execution_options={"sqlite_immediate": True})
-
-
 def stages(db: Session, rows: list[Invoice]) -> dict[tuple[str | None, int], str]:
     """The kind of each invoice's current dunning step, in one query for a page of invoices."""
     policy_ids = {r.policy_id for r in rows if r.policy_id and r.dunning_step}
@@ -120,7 +109,6 @@ class InvoiceController(Controller):
         assert org is not None
 
         def action() -> tuple[int, Any]:
-            _write_lock(db)
             results: list[BulkItemResult | None] = [None] * len(data.items)
             valid: list[tuple[int, invoices.NewInvoice]] = []
             for index, raw in enumerate(data.items):
@@ -152,10 +140,12 @@ class InvoiceController(Controller):
     ) -> Page:
         conds = invoices.filters(auth.org_id, customer_id=customer_id, status=status, overdue=overdue,
                                  as_of=dt.date.today())
-        stmt = select(Invoice).where(*conds)
+        # Plain column rows, not entities: the list is a hot read (tools poll it) and an
+        # ``InvoiceRead`` needs nothing the ORM adds.
+        stmt = select(*Invoice.__table__.columns).where(*conds)
         if number is not None:
             stmt = stmt.where(Invoice.number == number)
-        rows, nxt = page(db, stmt, Invoice.id, cursor, limit)
+        rows, nxt = page(db, stmt, Invoice.id, cursor, limit, entities=False)
         kinds = stages(db, rows)
         return Page(items=[InvoiceRead.of(r, kinds.get((r.policy_id, r.dunning_step))) for r in rows], next_cursor=nxt)
 

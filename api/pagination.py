@@ -23,11 +23,13 @@ def check_limit(limit: int | None) -> int:
 
 
 def page(session: Session, stmt: Select[Any], id_column: Any, cursor: str | None,
-         limit: int | None) -> tuple[list[Any], str | None]:
+         limit: int | None, *, entities: bool = True) -> tuple[list[Any], str | None]:
+    """A page of ``stmt`` after ``cursor``: ORM entities, or (``entities=False``) column rows."""
     size = check_limit(limit)
     if cursor:
         stmt = stmt.where(id_column > cursor)
-    rows = list(session.scalars(stmt.order_by(id_column).limit(size + 1)))
+    ordered = stmt.order_by(id_column).limit(size + 1)
+    rows = list(session.scalars(ordered) if entities else session.execute(ordered).all())
     if len(rows) > size:
         rows = rows[:size]
         return rows, str(rows[-1].id)
