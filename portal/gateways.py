@@ -9,6 +9,7 @@ set-provider`` or ``PUT /api/v1/providers/{provider}``), the sandbox when
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,22 +33,34 @@ def account(session: Session, org: Organisation, provider: str) -> ProviderAccou
     return found if found is not None and found.api_key else None
 
 
-def _mollie(session: Session, settings: Settings, org: Organisation) -> Gateway | None:
+# The SDK clients, built once per set of credentials in this process (an HTTP session each, kept
+# alive between requests) rather than per request; new credentials make a new client.
+@functools.lru_cache(maxsize=512)
+def _mollie_client(api_key: str, methods: tuple[str, ...], api_base: str | None) -> Gateway:
     from adapters.gateways.mollie import MollieGateway
 
+    return MollieGateway(api_key, methods, api_base)
+
+
+@functools.lru_cache(maxsize=512)
+def _stripe_client(api_key: str, webhook_secret: str | None, methods: tuple[str, ...], api_base: str | None) -> Gateway:
+    from adapters.gateways.stripe import StripeGateway
+
+    return StripeGateway(api_key, webhook_secret, methods, api_base)
+
+
+def _mollie(session: Session, settings: Settings, org: Organisation) -> Gateway | None:
     acc = account(session, org, "mollie")
     if acc is None or not acc.api_key:
         return None
-    return MollieGateway(acc.api_key, acc.methods, settings.mollie_api_base)
+    return _mollie_client(acc.api_key, tuple(acc.methods or ()), settings.mollie_api_base)
 
 
 def _stripe(session: Session, settings: Settings, org: Organisation) -> Gateway | None:
-    from adapters.gateways.stripe import StripeGateway
-
     acc = account(session, org, "stripe")
     if acc is None or not acc.api_key:
         return None
-    return StripeGateway(acc.api_key, acc.webhook_secret, acc.methods, settings.stripe_api_base)
+    return _stripe_client(acc.api_key, acc.webhook_secret, tuple(acc.methods or ()), settings.stripe_api_base)
 
 
 def _sandbox(session: Session, settings: Settings, org: Organisation) -> Gateway | None:
