@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 # no connection. Each request may hold two sessions (a reader and a writer), hence the pool size.
 HANDLER_THREADS = 8
 POOL_SIZE = 2 * HANDLER_THREADS + 4
-POOL_TIMEOUT = 10  # seconds; then 503 with Retry-After (``adapters.db.BUSY_ERRORS``)
+POOL_TIMEOUT = 10  # seconds; then 503 with Retry-After (``adapters.db.is_busy``)
 SERVING_BUSY_TIMEOUT = 10  # seconds a SQLite writer waits for the lock while serving
 
 

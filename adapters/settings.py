@@ -15,7 +15,7 @@ class SettingsError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = "sqlite:///adapters.db"
+    database_url: str = "sqlite:///settle.db"
     secret_keys: tuple[str, ...] = ()
     base_url: str = "http://127.0.0.1:8000"
     mail_url: str = "file:./outbox"
@@ -35,7 +35,7 @@ class Settings:
         if sandbox not in {"0", "1", "true", "false", "yes", "no", ""}:
             raise SettingsError("SETTLE_SANDBOX_PAYMENTS must be 1 or 0")
         return cls(
-            database_url=normalize_database_url(env.get("SETTLE_DATABASE_URL") or "sqlite:///adapters.db"),
+            database_url=normalize_database_url(env.get("SETTLE_DATABASE_URL") or "sqlite:///settle.db"),
             secret_keys=keys,
             base_url=(env.get("SETTLE_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
             mail_url=env.get("SETTLE_MAIL_URL") or "file:./outbox",
