@@ -39,7 +39,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, bindparam, insert, inspect, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -453,12 +453,9 @@ class Batch:
     def write(self, lines: Sequence[Line]) -> None:
         """The batch in one statement per table: multi-row inserts, executemany updates."""
         conn = self.session.connection()
-        if self.payments:
-            conn.execute(insert(_table(Payment)), self.payments)
-        if lines:
-            conn.execute(insert(_table(BankTransaction)), [line.row for line in lines])
-        if self.allocations:
-            conn.execute(insert(_table(PaymentAllocation)), self.allocations)
+        _insert(conn, Payment, self.payments)
+        _insert(conn, BankTransaction, [line.row for line in lines])
+        _insert(conn, PaymentAllocation, self.allocations)
         changed = [inv for inv in self.invoices.values() if inv.changed]
         t = _table(Invoice)
         part = [{"b_id": i.id, "b_open": i.open_cents, "b_now": self.now} for i in changed if i.status != "paid"]
@@ -481,10 +478,15 @@ class Batch:
             held = self.session.identity_map.get(identity_key(Invoice, inv.id))
             if held is not None:
                 self.session.expire(held)
-        if self.accounts:
-            conn.execute(insert(_table(CustomerBankAccount)), self.accounts)
-        if self.events:
-            conn.execute(insert(_table(Event)), self.events)
+        _insert(conn, CustomerBankAccount, self.accounts)
+        _insert(conn, Event, self.events)
+
+
+def _insert(conn: Connection, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    # One executemany: SQLite steps one prepared statement over the rows in C, psycopg sends them in
+    # one pipeline. (Pages of INSERT … VALUES (…), (…), … were tried on PostgreSQL: three times slower.)
+    if rows:
+        conn.execute(insert(_table(model)), rows)
 
 
 def import_statement(session: Session, org: Organisation, data: bytes, filename: str) -> ImportSummary:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from domain import organisations
@@ -379,3 +379,23 @@ def test_a_line_whose_reference_names_an_invoice_in_another_currency_refuses_the
     db.rollback()
     assert (db.scalar(select(func.count()).select_from(BankTransaction)),
             db.scalar(select(func.count()).select_from(Payment))) == counts  # fmt: skip
+
+
+def test_a_statement_is_read_and_written_in_a_fixed_number_of_statements_per_batch(db: Session, engine: Engine) -> None:
+    """No query per line: 1,000 lines (two batches) cost the same few statements as ten would."""
+    org, rows = seed(db)
+    data = _camt([("COUNT-1", synthetic_lines(rows, 1_000, random.Random(3)))])
+    calls: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        calls.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        summary = import_statement(db, org, data, "count.xml")
+        db.flush()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert summary.matched > 100 and summary.new == 1_000
+    # Per batch: 6 lookups and at most 7 writes; then the file's hash, its row, the closing event.
+    assert len(calls) <= 2 * 13 + 5, "\n".join(c[:80] for c in calls)
