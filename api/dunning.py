@@ -139,21 +139,27 @@ class EventController(Controller):
     def list_events(self, db: Session, auth: Auth, after: str | None = None, cursor: str | None = None,
                     limit: int | None = None) -> Page:
         """The organisation's audit trail, oldest first; pass the last id seen (or ``next_cursor``) as
-        ``after``. ``cursor`` is the same parameter under the name every other list uses."""
+        ``after``. ``cursor`` is the same parameter under the name every other list uses.
+
+        An event's id is its own random ``public_id``, not the integer that orders the trail: that
+        one sequence is shared by all organisations, and its gaps would tell how busy the others
+        are. A position is looked up among this organisation's events only, so another
+        organisation's id (or anything else) is refused like any id that is not one."""
         size = check_limit(limit)
         stmt = select(Event).where(Event.org_id == auth.org_id)
         if after and cursor and after != cursor:
             raise ValidationError("give after or cursor, not two different positions", "cursor")
         name, position = ("after", after) if after else ("cursor", cursor)
         if position:
-            if not position.isdigit():
+            seen = db.scalar(select(Event.id).where(Event.org_id == auth.org_id, Event.public_id == position))
+            if seen is None:
                 raise ValidationError(f"{name} must be an event id (a next_cursor of this list)", name)
-            stmt = stmt.where(Event.id > int(position))
+            stmt = stmt.where(Event.id > seen)
         rows = list(db.scalars(stmt.order_by(Event.id).limit(size + 1)))
         more = len(rows) > size
         rows = rows[:size]
         return Page(
-            items=[EventOut(id=str(e.id), kind=e.kind, subject_type=e.subject_type, subject_id=e.subject_id,
+            items=[EventOut(id=e.public_id, kind=e.kind, subject_type=e.subject_type, subject_id=e.subject_id,
                             actor=e.actor, data=e.data or {}, occurred_at=e.occurred_at) for e in rows],
-            next_cursor=str(rows[-1].id) if more and rows else None,
+            next_cursor=rows[-1].public_id if more and rows else None,
         )

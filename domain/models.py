@@ -499,12 +499,21 @@ class BankTransaction(Base):
 
 
 class Event(Base):
-    """The append-only audit trail. The integer id is the ``after`` cursor."""
+    """The append-only audit trail.
+
+    The integer ``id`` orders the trail but is one sequence for all organisations, so it never
+    leaves the server: the API shows ``public_id`` (random, per event) as the event's id and as
+    the ``after`` cursor, and finds the position again by (``org_id``, ``public_id``).
+    """
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_org_id_id", "org_id", "id"),)
+    __table_args__ = (
+        Index("ix_events_org_id_id", "org_id", "id"),
+        Index("ux_events_org_id_public_id", "org_id", "public_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    public_id: Mapped[str] = mapped_column(String(40), default=lambda: new_id("evt"), nullable=False)
     org_id: Mapped[str] = mapped_column(String(40), ForeignKey("organisations.id"), nullable=False)
     kind: Mapped[str] = mapped_column(String(64))
     subject_type: Mapped[str | None] = mapped_column(String(32))
@@ -541,3 +550,16 @@ class SchedulerRun(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
     started_at: Mapped[dt.datetime] = _created()
     finished_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class PortalSessionRevoked(Base):
+    """A portal session signed out before its cookie expired (``portal.session``).
+
+    The cookie is still authentic until ``expires_at``, so its id is kept until then; rows past
+    it are deleted when a later session signs out.
+    """
+
+    __tablename__ = "portal_sessions_revoked"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)

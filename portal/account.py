@@ -28,6 +28,7 @@ from portal.session import (
     check_csrf,
     clear_session_cookie,
     require,
+    revoke,
     set_session_cookie,
     with_lang,
 )
@@ -189,10 +190,12 @@ class AccountController(Controller):
         return page(settings, visitor, "portal/_respond.html.j2", status=200, oob=True, **ctx)
 
     @post("/sign-out", sync_to_thread=True, status_code=200)
-    def sign_out(self, request: Request[Any, Any, Any], db: Session, settings: Settings,
+    def sign_out(self, request: Request[Any, Any, Any], wdb: Session, settings: Settings,
                  data: Form = FORM) -> Response[Any]:  # fmt: skip
-        visitor = visit(request, db, settings)
+        """End the session on the server too: a copy of the cookie no longer opens the portal."""
+        visitor = visit(request, wdb, settings)
         check_csrf(request, data, visitor.session.csrf)
+        revoke(wdb, visitor.session, pages.now())
         response = pages.render("portal/message.html.j2", lang=visitor.lang, title_key="signed_out_title",
                                 body_key="signed_out_body")  # fmt: skip
         clear_session_cookie(response, settings)

@@ -7,6 +7,12 @@ link keys: the newest signs, all verify). Nothing in a form can move it to
 another customer. Raising ``link_version`` (revoking links) ends every session
 opened from those links.
 
+Each session also carries a random session id. Signing out records that id in
+``portal_sessions_revoked`` until the cookie would have expired, so a copy of
+the cookie kept after sign-out is refused; other sessions of the same customer
+(another device, another link opened) go on. ``current`` checks the signature,
+the customer, the link version and the revocation in one query.
+
 Pages reached before there is a session (the expired-link page, the sandbox
 checkout) use a second signed cookie that only holds a CSRF token
 (double-submit).
@@ -22,11 +28,12 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from litestar import Request, Response
-from sqlalchemy import select
+from sqlalchemy import delete, exists, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters.settings import Settings
-from domain.models import Customer, Organisation
+from domain.models import Customer, Organisation, PortalSessionRevoked
 from portal.errors import CsrfRefused, NoSession
 
 COOKIE = "settle_portal"
@@ -46,6 +53,7 @@ class PortalSession:
     csrf: str
     expires: int  # unix seconds
     lang: str | None = None
+    session_id: str = ""  # random per session; revoked at sign-out (cookies without one are refused)
 
 
 @dataclass
@@ -66,8 +74,9 @@ def _signer(settings: Settings, salt: str) -> URLSafeSerializer:
 
 def encode(settings: Settings, s: PortalSession) -> str:
     token = _signer(settings, SALT).dumps(
-        {"o": s.org_id, "c": s.customer_id, "v": s.link_version, "t": s.csrf, "x": s.expires, "l": s.lang}
-    )
+        {"o": s.org_id, "c": s.customer_id, "v": s.link_version, "t": s.csrf, "x": s.expires, "l": s.lang,
+         "s": s.session_id}
+    )  # fmt: skip
     return str(token)
 
 
@@ -76,15 +85,18 @@ def decode(settings: Settings, value: str) -> PortalSession | None:
         data = _signer(settings, SALT).loads(value)
     except BadSignature:
         return None
-    if not isinstance(data, dict) or not {"o", "c", "v", "t", "x"} <= data.keys():
+    if not isinstance(data, dict) or not {"o", "c", "v", "t", "x", "s"} <= data.keys():
         return None
-    return PortalSession(data["o"], data["c"], data["v"], data["t"], data["x"], data.get("l"))
+    if not isinstance(data["s"], str) or not data["s"]:
+        return None
+    return PortalSession(data["o"], data["c"], data["v"], data["t"], data["x"], data.get("l"), data["s"])
 
 
 def open_for(customer: Customer, now: dt.datetime, lang: str | None = None) -> PortalSession:
     return PortalSession(
         org_id=customer.org_id, customer_id=customer.id, link_version=customer.link_version,
         csrf=secrets.token_urlsafe(24), expires=int((now + LIFETIME).timestamp()), lang=lang,
+        session_id=secrets.token_urlsafe(24),
     )  # fmt: skip
 
 
@@ -93,17 +105,19 @@ def with_lang(s: PortalSession, lang: str) -> PortalSession:
 
 
 def current(request: Request[Any, Any, Any], db: Session, settings: Settings, now: dt.datetime) -> Visitor | None:
-    """The visitor's session if the cookie is authentic, unexpired and still matches the customer."""
+    """The visitor's session if the cookie is authentic, unexpired, not signed out and still
+    matches the customer (one query)."""
     raw = request.cookies.get(COOKIE)
     if not raw:
         return None
     s = decode(settings, raw)
     if s is None or now.timestamp() >= s.expires:
         return None
+    signed_out = exists().where(PortalSessionRevoked.session_id == s.session_id)
     found = db.execute(
         select(Customer, Organisation)
         .join(Organisation, Organisation.id == Customer.org_id)
-        .where(Customer.id == s.customer_id, Customer.org_id == s.org_id)
+        .where(Customer.id == s.customer_id, Customer.org_id == s.org_id, ~signed_out)
     ).first()
     if found is None:
         return None
@@ -118,6 +132,18 @@ def require(request: Request[Any, Any, Any], db: Session, settings: Settings, no
     if visitor is None:
         raise NoSession()
     return visitor
+
+
+def revoke(db: Session, s: PortalSession, now: dt.datetime) -> None:
+    """End ``s`` on the server (sign-out), and forget sessions revoked earlier that have expired
+    anyway. Commits. Signing out twice at once is one revocation."""
+    try:
+        db.execute(delete(PortalSessionRevoked).where(PortalSessionRevoked.expires_at <= now))
+        db.execute(insert(PortalSessionRevoked).values(
+            session_id=s.session_id, expires_at=dt.datetime.fromtimestamp(s.expires, dt.UTC)))  # fmt: skip
+        db.commit()
+    except IntegrityError:  # a concurrent sign-out of the same session got there first
+        db.rollback()
 
 
 def set_session_cookie(response: Response[Any], settings: Settings, s: PortalSession, now: dt.datetime) -> None:

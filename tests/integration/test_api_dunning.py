@@ -90,8 +90,8 @@ def test_events_are_an_ordered_feed_with_an_after_cursor(api: Api) -> None:
     rest = api.get("/events", params={"after": first["next_cursor"]}).json()
     kinds = [e["kind"] for e in first["items"] + rest["items"]]
     assert kinds.index("customer.created") < kinds.index("invoice.created")
-    ids = [int(e["id"]) for e in first["items"] + rest["items"]]
-    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    ids = [e["id"] for e in first["items"] + rest["items"]]  # opaque: the order is the feed's, not the ids'
+    assert len(set(ids)) == len(ids) and not any(i.isdigit() for i in ids)
 
 
 def test_risky_customers_get_the_strict_policy(api: Api) -> None:
