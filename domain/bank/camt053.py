@@ -16,7 +16,8 @@ exactly when they are zeros (``8.850`` is 885 cents) and otherwise rounded half 
 the cent (``0.00500`` is 1 cent, ``0.00499`` is 0). Such lines are rare and the
 rounding can leave a statement a cent off its own balances, which
 ``Statement.is_balanced`` shows. A malformed amount (``1,00``, ``-5``, ``1e3``, six
-decimals) is an error naming its element.
+decimals), one above ``MAX_CENTS`` (it would not fit), or a ``Ccy`` that is not three
+letters is an error naming its element.
 
 Entries: only booked entries are read (``Sts`` BOOK, or no status); pending and
 informational ones (PDNG, INFO, FUTR) are not on the account yet and are skipped. An
@@ -41,16 +42,19 @@ from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
 from domain.bank.model import (
+    MAX_CENTS,
     EntryDraft,
     Statement,
     StatementError,
     build_entries,
     decimal_to_cents,
+    format_cents,
     iban_or_none,
     join_text,
 )
 
-_AMOUNT = re.compile(r"\d{1,18}(?:\.\d{1,5})?")
+_AMOUNT = re.compile(r"\d{1,18}(?:\.\d{1,5})?", re.ASCII)
+_CURRENCY = re.compile(r"[A-Z]{3}", re.ASCII)
 _BOOKED = ("BOOK",)
 # Bank transaction sub-family codes of reversals and returns (ISO 20022 external code list):
 # UPDD unpaid (returned) direct debit, PRDD reversal of a direct debit, RRTN reversal due to a
@@ -116,7 +120,17 @@ def _amount(el: Element, where: _Path) -> tuple[int, str | None]:
         raise StatementError(
             str(where), f"amount {text!r} is not a decimal number with at most five decimals (such as 123.45)"
         )
-    return decimal_to_cents(Decimal(text)), (el.get("Ccy") or "").strip().upper() or None
+    cents = decimal_to_cents(Decimal(text))
+    if cents > MAX_CENTS:
+        raise StatementError(str(where), f"amount {text} is larger than {format_cents(MAX_CENTS)}: it does not fit")
+    return cents, _currency(el.get("Ccy"), where)
+
+
+def _currency(raw: str | None, where: _Path) -> str | None:
+    value = (raw or "").strip().upper()
+    if value and not _CURRENCY.fullmatch(value):
+        raise StatementError(str(where), f"currency {raw!r} is not an ISO 4217 code (three letters, such as EUR)")
+    return value or None
 
 
 def _sign(indicator: str | None, where: _Path) -> int:
@@ -173,8 +187,8 @@ def _account(stmt: Element) -> str | None:
     return iban_or_none(other) or other
 
 
-def _balances(stmt: Element, where: _Path) -> dict[str, tuple[int, str | None]]:
-    out: dict[str, tuple[int, str | None]] = {}
+def _balances(stmt: Element, where: _Path) -> dict[str, tuple[int, str | None, dt.date | None]]:
+    out: dict[str, tuple[int, str | None, dt.date | None]] = {}
     for i, bal in enumerate(_children(stmt, "Bal"), start=1):
         here = where / f"Bal[{i}]"
         code = _text(bal, "Tp/CdOrPrtry/Cd") or _text(bal, "Tp/CdOrPrtry/Prtry")
@@ -184,7 +198,8 @@ def _balances(stmt: Element, where: _Path) -> dict[str, tuple[int, str | None]]:
         if amt is None:
             raise StatementError(str(here), f"balance {code} has no Amt")
         cents, ccy = _amount(amt, here / "Amt")
-        out[code] = (_sign(_text(bal, "CdtDbtInd"), here / "CdtDbtInd") * cents, ccy)
+        day = _date(bal, "Dt", here)
+        out[code] = (_sign(_text(bal, "CdtDbtInd"), here / "CdtDbtInd") * cents, ccy, day)
     return out
 
 
@@ -193,7 +208,11 @@ def _statement(stmt: Element, where: _Path) -> Statement:
     balances = _balances(stmt, where)
     opening = balances.get("OPBD") or balances.get("PRCD")
     closing = balances.get("CLBD")
-    currency = _text(stmt, "Acct/Ccy") or (opening[1] if opening else None) or (closing[1] if closing else None)
+    currency = (
+        _currency(_text(stmt, "Acct/Ccy"), where / "Acct/Ccy")
+        or (opening[1] if opening else None)
+        or (closing[1] if closing else None)
+    )
 
     drafts: list[EntryDraft] = []
     for n, ntry in enumerate(_children(stmt, "Ntry"), start=1):
@@ -201,7 +220,7 @@ def _statement(stmt: Element, where: _Path) -> Statement:
     if currency is None and drafts:
         currency = drafts[0].currency
 
-    def in_currency(balance: tuple[int, str | None] | None) -> int | None:
+    def in_currency(balance: tuple[int, str | None, dt.date | None] | None) -> int | None:
         if balance is None or (balance[1] is not None and currency is not None and balance[1] != currency):
             return None
         return balance[0]
@@ -214,6 +233,9 @@ def _statement(stmt: Element, where: _Path) -> Statement:
         opening_balance_cents=in_currency(opening),
         closing_balance_cents=in_currency(closing),
         entries=build_entries(account, drafts),
+        number=_text(stmt, "LglSeqNb") or _text(stmt, "ElctrncSeqNb"),
+        opening_date=opening[2] if opening and in_currency(opening) is not None else None,
+        closing_date=closing[2] if closing and in_currency(closing) is not None else None,
     )
 
 

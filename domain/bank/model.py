@@ -29,6 +29,17 @@ from typing import Literal
 
 Format = Literal["camt053", "mt940"]
 
+# The largest amount (and balance) read, in cents: 99,999,999,999.99. Anything larger is refused as
+# not fitting, long before a 64-bit column or a sum of lines could overflow.
+MAX_CENTS = 10**13 - 1
+
+
+def format_cents(cents: int) -> str:
+    """``-123456`` -> ``-1,234.56``: an amount for a message (plain, no currency)."""
+    sign = "-" if cents < 0 else ""
+    units, rest = divmod(abs(cents), 100)
+    return f"{sign}{units:,}.{rest:02d}"
+
 
 class StatementError(Exception):
     """A file that is not a statement we can read.
@@ -72,6 +83,16 @@ class Statement:
     opening_balance_cents: int | None  # signed; None when the file has none in the statement's currency
     closing_balance_cents: int | None
     entries: tuple[Entry, ...] = field(default_factory=tuple)
+    number: str | None = None  # the bank's statement number: MT940 :28C:, CAMT LglSeqNb or ElctrncSeqNb
+    opening_date: dt.date | None = None  # the dates the balances are given for, when the file gives them
+    closing_date: dt.date | None = None
+
+    @property
+    def difference_cents(self) -> int | None:
+        """What the lines leave unexplained: closing - (opening + lines); 0 when it adds up."""
+        if self.opening_balance_cents is None or self.closing_balance_cents is None:
+            return None
+        return self.closing_balance_cents - self.opening_balance_cents - sum(e.amount_cents for e in self.entries)
 
     @property
     def is_balanced(self) -> bool | None:

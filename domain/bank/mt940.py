@@ -10,18 +10,22 @@ so it is read here: tolerant where banks really differ, strict where a file is b
 
 Tags and lines
     A tag (``:61:``) starts a line; the lines after it, up to the next tag, continue
-    it. A line ``-``, ``-}``/``-}{5:...}`` or ``-XXX`` ends a message; header and
+    it. A line ``-`` or ``-}``/``-}{5:...}`` ends a message, and so does ``-XXX`` after the
+    closing balance; before it, a line that starts with ``-`` and goes on is text of the
+    field above (a wrapped ``:86:``). A trailing Ctrl-Z (0x1A) is an end of file. Header and
     trailer lines between messages (``{1:...}{4:``, ``ABNANL2A``, ``940``,
     ``0000 01INGBNL2AXXXX00001``) are skipped. Each ``:20:`` starts a statement.
 
 Strict
     Every statement needs an opening (``:60F:``/``:60M:``) and a closing balance
     (``:62F:``/``:62M:``) in one currency; a statement without its closing balance
-    means the file was cut off and is an error, as is a file whose statements end
-    with ``-`` lines (or sit in a SWIFT ``{4:`` block) when its last one does not.
+    means the file was cut off and is an error, as is a file whose statements sit in a
+    SWIFT ``{4:`` block when its last one lacks its ``-}``. A last statement without its
+    ``-`` line but with its closing balance is complete (some exports leave it out).
     Balance amounts need their decimal comma (``379,23``; a cut-off ``379`` is
-    refused), and any amount with a non-zero third decimal is refused. Errors name
-    the file and the line.
+    refused), any amount with a non-zero third decimal is refused, and so is one above
+    ``MAX_CENTS``. Errors name the file and the line. Whether a statement adds up
+    (``Statement.is_balanced``) is not the parser's concern: the import reports it.
 
 Signs
     ``C`` is a credit (+), ``D`` a debit (-); ``RC`` is the reversal of a credit, so a
@@ -51,16 +55,29 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from domain.bank.model import EntryDraft, Statement, StatementError, build_entries, iban_or_none, join_text
+from domain.bank.model import (
+    MAX_CENTS,
+    EntryDraft,
+    Statement,
+    StatementError,
+    build_entries,
+    format_cents,
+    iban_or_none,
+    join_text,
+)
 
-_TAG = re.compile(r":(\d{2}[A-Z]?):")
-_END = re.compile(r"-(?:\}.*|[A-Z0-9]{0,8})")
-_BALANCE = re.compile(r"(?P<mark>[CD])(?P<date>\d{6})(?P<ccy>[A-Z]{3})(?P<amount>[0-9,]+)")
+_TAG = re.compile(r":(\d{2}[A-Z]?):", re.ASCII)
+_END = re.compile(r"-(?:\}.*)?")  # always the end of a message: "-", "-}", "-}{5:...}"
+_TRAILER = re.compile(r"-[A-Z0-9]{1,8}")  # "-XXX" (ING): an end only after the closing balance
+_BALANCE = re.compile(r"(?P<mark>[CD])(?P<date>\d{6})(?P<ccy>[A-Z]{3})(?P<amount>[0-9,]+)", re.ASCII)
+# The type is N, S or F and a three-character code (NTRF, N000, S202); ING and Triodos also write
+# just the three letters and a space (``TRF NONREF``), read as N and those letters.
 _LINE61 = re.compile(
     r"(?P<value>\d{6})(?P<entry>\d{4})?(?P<mark>R?[CD])(?P<funds>[A-Z])?(?P<amount>\d[\d,]*)"
-    r"(?P<type>[NSF][A-Z0-9]{3})(?P<rest>.*)"
+    r"(?P<type>[NSF][A-Z0-9]{3}|[A-Z]{3} )(?P<rest>.*)",
+    re.ASCII,
 )
-_AMOUNT = re.compile(r"(?P<units>\d{1,15})(?:,(?P<fraction>\d*))?")
+_AMOUNT = re.compile(r"(?P<units>\d{1,15})(?:,(?P<fraction>\d*))?", re.ASCII)
 _ACCOUNT_NUMBER = re.compile(r"P?\d[\d.]{5,}")
 _NO_REFERENCE = frozenset({"", "NONREF", "EREF", "NOTPROVIDED"})
 _REVERSAL_WORDS = ("TERUGBOEKING", "STORNO")
@@ -98,6 +115,7 @@ class _Block:
     fields: list[_Field] = field(default_factory=list)
     terminated: bool = False
     enveloped: bool = False  # inside a SWIFT {4: block
+    closed: bool = False  # has its closing balance (:62F:/:62M:)
 
 
 @dataclass(slots=True)
@@ -130,6 +148,14 @@ _CUT_BALANCE = re.compile(r":62[FM]:[CD]\d{6}[A-Z]{3}\d+,\d?\s*")
 
 
 def parse(data: bytes, name: str) -> list[Statement]:
+    # An export that ends with Ctrl-Z (0x1A, the old DOS end-of-file mark) was written to its end;
+    # the mark and whatever blank space follows it are a line end.
+    eof = re.search(rb"\x1a[\x1a\s]*\Z", data)
+    if eof:
+        data = data[: eof.start()] + b"\n"
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise StatementError(f"{name}, line {line}", "a NUL byte: not an MT940 text file (UTF-16, or binary?)")
     text = _decode(data)
     lines = re.split(r"\r\n|\r|\n", text)
     if lines and _CUT_BALANCE.fullmatch(lines[-1]):
@@ -141,11 +167,13 @@ def parse(data: bytes, name: str) -> list[Statement]:
     if not blocks:
         raise StatementError(name, "no MT940 statement in the file (no :20: tag)")
     last = blocks[-1]
-    if not last.terminated and (last.enveloped or any(b.terminated for b in blocks[:-1])):
-        ending = "'-}'" if last.enveloped else "a '-' line"
+    # A last statement without its '-' line is complete when it has its closing balance (some
+    # exports leave the final '-' out; one without :62F: is refused below as truncated). Inside
+    # a SWIFT {4: block the '-}' that closes the block is required.
+    if not last.terminated and last.enveloped:
         raise StatementError(
             f"{name}, line {last.line}",
-            f"the statement starting here does not end with {ending} like the others: is the file truncated?",
+            "the statement starting here does not end with '-}' like the others: is the file truncated?",
         )
     return [_statement(block, name) for block in blocks]
 
@@ -164,8 +192,13 @@ def _blocks(lines: list[str], name: str) -> list[_Block]:
             elif current is None:
                 raise StatementError(f"{name}, line {number}", f"tag :{tag}: outside a statement (before its :20:)")
             current.fields.append(_Field(tag, number, [line[m.end() :]]))
+            current.closed = current.closed or tag in ("62F", "62M")
             continue
-        if _END.fullmatch(line.strip()):
+        stripped = line.strip()
+        # A lone '-' (or '-}') ends a message; '-XXX' does once the closing balance is in. Before
+        # that, a line that starts with '-' and goes on continues the field above it (an :86:
+        # description wrapped at a dash: "-Factuur 2026-0012").
+        if _END.fullmatch(stripped) or (_TRAILER.fullmatch(stripped) and (current is None or current.closed)):
             if current is not None:
                 current.terminated = True
             current = None
@@ -214,10 +247,13 @@ def _cents(text: str, where: str, what: str, *, comma_required: bool) -> int:
     fraction = m.group("fraction") or ""
     if fraction[2:].strip("0"):
         raise StatementError(where, f"{what} {text!r} has more than two decimals")
-    return int(m.group("units")) * 100 + int((fraction + "00")[:2])
+    cents = int(m.group("units")) * 100 + int((fraction + "00")[:2])
+    if cents > MAX_CENTS:
+        raise StatementError(where, f"{what} {text!r} is larger than {format_cents(MAX_CENTS)}: it does not fit")
+    return cents
 
 
-def _balance(f: _Field, name: str) -> tuple[int, str]:
+def _balance(f: _Field, name: str) -> tuple[int, str, dt.date]:
     where = f"{name}, line {f.line}"
     for offset, extra in enumerate(f.lines[1:], start=1):
         if extra.strip():
@@ -225,9 +261,9 @@ def _balance(f: _Field, name: str) -> tuple[int, str]:
     m = _BALANCE.fullmatch(f.first)
     if m is None:
         raise StatementError(where, f":{f.tag}: balance {f.first!r} is not C|D, YYMMDD, currency, amount")
-    _date(m.group("date"), where)
+    day = _date(m.group("date"), where)
     cents = _cents(m.group("amount"), where, "balance", comma_required=True)
-    return (cents if m.group("mark") == "C" else -cents), m.group("ccy")
+    return (cents if m.group("mark") == "C" else -cents), m.group("ccy"), day
 
 
 def _account(raw: str | None, currency: str | None) -> str | None:
@@ -246,8 +282,9 @@ def _account(raw: str | None, currency: str | None) -> str | None:
 def _statement(block: _Block, name: str) -> Statement:
     statement_id: str | None = None
     account_raw: str | None = None
-    opening: tuple[int, str] | None = None
-    closing: tuple[int, str] | None = None
+    number: str | None = None
+    opening: tuple[int, str, dt.date] | None = None
+    closing: tuple[int, str, dt.date] | None = None
     lines: list[_Line] = []
     for f in block.fields:
         where = f"{name}, line {f.line}"
@@ -257,6 +294,8 @@ def _statement(block: _Block, name: str) -> Statement:
             statement_id = f.first or None
         elif f.tag == "25":
             account_raw = f.first
+        elif f.tag in ("28C", "28"):
+            number = f.first or None
         elif f.tag in ("60F", "60M"):
             if opening is not None:
                 raise StatementError(where, "a second opening balance in one statement")
@@ -296,6 +335,9 @@ def _statement(block: _Block, name: str) -> Statement:
         opening_balance_cents=opening[0],
         closing_balance_cents=closing[0],
         entries=build_entries(account, [_draft(line, currency) for line in lines]),
+        number=number,
+        opening_date=opening[2],
+        closing_date=closing[2],
     )
 
 

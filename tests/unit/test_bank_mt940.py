@@ -8,6 +8,7 @@ balances that do not add up; which ones do is part of what is pinned.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,23 @@ EXPECTED: dict[str, tuple[list[int], int, int, list[bool]]] = {
     "sns.sta": ([2, 0], 0, -2500, [True, True]),
     # 4975.09 - 15.70 - 700 is not 4370.79.
     "triodos.sta": ([2], 0, -71570, [False]),
+    # Written for issue 14 in the style of the real files, one variant each (the name says which).
+    # 1500 + 242 - 35.50 = 1706.50; two :86: continuation lines start with '-'.
+    "abnamro-86-continuation-starting-with-dash.940": ([2], 24200, -3550, [True]),
+    # 662.23 + 1.56 - 1.57 + 125 = 787.22; ':61:...C1,56TRF EREF'.
+    "ing-type-code-three-letters-space.940": ([3], 12656, -157, [True]),
+    # 4370.79 - 15.70 + 700 = 5055.09; ':61:110302D15,70TRF NONREF'.
+    "triodos-type-code-three-letters-space.940": ([2], 70000, -1570, [True]),
+    # 1000 - 25 + 121 = 1096, then Ctrl-Z.
+    "rabobank-ctrl-z-at-end.940": ([2], 12100, -2500, [True]),
+    # 500 + 100 = 600, 600 - 50 = 550; the second statement has no closing '-'.
+    "knab-last-statement-without-dash.940": ([1, 1], 10000, -5000, [True, True]),
+    # 1000 + 50 - 20 is 1030, not 1050: a line of 20.00 is missing.
+    "sns-unbalanced-missing-line.940": ([2], 5000, -2000, [False]),
+    # Three days of one account, each adding up; day 4 opens at 1300, day 2 closed at 1150.
+    "asn-sequence-day1.940": ([1], 25000, 0, [True]),
+    "asn-sequence-day2.940": ([1], 0, -10000, [True]),
+    "asn-sequence-day4-after-a-missing-statement.940": ([1], 8000, 0, [True]),
 }
 
 
@@ -50,7 +68,7 @@ def entries_of(name: str) -> list[Entry]:
 
 
 def test_every_sample_file_is_listed() -> None:
-    assert {p.name for p in MT940.glob("*.sta")} == set(EXPECTED)
+    assert {p.name for p in MT940.glob("*") if p.suffix in (".sta", ".940")} == set(EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -303,10 +321,13 @@ def test_broken_files_name_file_and_line(data: bytes, line: int, fragment: str) 
     assert fragment in err.value.message
 
 
-def test_a_missing_message_end_after_others_had_one_is_truncation() -> None:
+def test_a_last_statement_without_its_end_line_is_complete_when_it_has_its_closing_balance() -> None:
+    # Some exports leave out the final '-' (issue 14): the closing balance says the statement is whole.
     data = b":20:A\n:60F:C200101EUR1,00\n:62F:C200101EUR1,00\n-\n:20:B\n:60F:C200101EUR1,00\n:62F:C200101EUR1,00\n"
+    assert [s.statement_id for s in parse_statement(data, "bank.sta")] == ["A", "B"]
+    cut = b":20:A\n:60F:C200101EUR1,00\n:62F:C200101EUR1,00\n-\n:20:B\n:60F:C200101EUR1,00\n:61:200101C1,00NTRFX\n"
     with pytest.raises(StatementError, match="truncated") as err:
-        parse_statement(data, "bank.sta")
+        parse_statement(cut, "bank.sta")
     assert err.value.where == "bank.sta, line 5"
 
 
@@ -343,3 +364,69 @@ def test_neither_format(data: bytes) -> None:
     with pytest.raises(StatementError) as err:
         parse_statement(data, "upload.txt")
     assert err.value.where == "upload.txt"
+
+
+# --- variants real Dutch banks write (issue 14) -------------------------------------------------
+
+
+def test_type_code_of_three_letters_and_a_space_reads_as_the_four_character_code() -> None:
+    ing = parse_sample("ing-type-code-three-letters-space.940")[0]
+    assert [(e.amount_cents, e.end_to_end_id, e.bank_reference) for e in ing.entries] == [
+        (156, "EV12341REP1231456T1234", "00000000001005"),
+        (-157, "PREF", "00000000001006"),
+        (12500, "20140220123456789", "00000000001007"),
+    ]
+    assert ing.entries[2].structured_reference == "1234567890123456"
+    assert (ing.account_iban, ing.number) == ("NL69INGB0123456789", "00014")
+    triodos = parse_sample("triodos-type-code-three-letters-space.940")[0]
+    assert triodos.entries[1].counterparty_name == "HUURDER BV"
+    spaced = mt(":61:2606100610C20,00TRF NONREF", ":86:Factuur 7")
+    plain = mt(":61:2606100610C20,00NTRFNONREF", ":86:Factuur 7")
+    assert one(spaced).entries == one(plain).entries
+
+
+def test_ctrl_z_after_the_last_statement_is_an_end_of_file() -> None:
+    data = (MT940 / "rabobank-ctrl-z-at-end.940").read_bytes()
+    assert data.endswith(b"\x1a")
+    clean = parse_statement(data.rstrip(b"\x1a"), "r.sta")
+    assert parse_statement(data, "r.sta") == clean
+    assert parse_statement(data + b"\r\n\x1a\x1a", "r.sta") == clean
+    # Right after the closing balance, with no line break: still the end, not a cut-off amount.
+    tight = b":20:X\n:25:NL1\n:60F:C200101EUR1,00\n:62F:C200101EUR1,00\x1a"
+    assert one(tight).closing_balance_cents == 100
+
+
+def test_86_lines_starting_with_a_dash_are_text_and_a_lone_dash_ends_the_statement() -> None:
+    s = parse_sample("abnamro-86-continuation-starting-with-dash.940")[0]
+    assert [e.remittance_text for e in s.entries] == [
+        "Factuur 2014-0193 en 2014-0194 restant mei",
+        "BEA NR:XXX1234 02.06.14/12.54 HEMA KATWIJK -PAS999 - pinbetaling 2 juni",
+    ]
+    # '-XXX' after the closing balance still ends the message (ING).
+    assert len(parse_sample("ing.sta")) == 1
+    # A lone '-' inside a description ends the statement: the closing balance is then missing.
+    lone = b":20:X\n:60F:C200101EUR1,00\n:61:200101C1,00NTRFNONREF\n:86:text\n-\n:62F:C200101EUR2,00\n"
+    with pytest.raises(StatementError, match="outside a statement"):
+        parse_statement(lone, "b.sta")
+
+
+def test_statement_number_and_balance_dates_are_kept() -> None:
+    s = parse_sample("knab-last-statement-without-dash.940")[1]
+    assert (s.number, s.opening_date, s.closing_date) == ("1002/1", dt.date(2014, 8, 2), dt.date(2014, 8, 2))
+    bad = parse_sample("sns-unbalanced-missing-line.940")[0]
+    assert (bad.is_balanced, bad.difference_cents) == (False, 2000)
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "fragment"),
+    [
+        (b":20:X\n:60F:C200101EUR100000000000,00\n:62F:C200101EUR1,00\n", 2, "does not fit"),
+        (b":20:X\n:60F:C200101EUR1,00\n:61:200101C999999999999999,99NTRFX\n:62F:C200101EUR1,00\n", 3, "not fit"),
+        (b":20:X\n:60F:C200101EUR1,00\n:61:200101C1,00NTRFX\x00\n:62F:C200101EUR1,00\n", 3, "NUL byte"),
+    ],
+)
+def test_amounts_that_do_not_fit_and_binary_files_are_refused(data: bytes, line: int, fragment: str) -> None:
+    with pytest.raises(StatementError) as err:
+        parse_statement(data, "bank.sta")
+    assert err.value.where == f"bank.sta, line {line}"
+    assert fragment in err.value.message

@@ -26,6 +26,16 @@ EXPECTED = {
     "mt940/rabobank.sta": (4, 5, 0, -158909, False),
     "mt940/sns.sta": (2, 2, 0, -2500, True),
     "mt940/triodos.sta": (1, 2, 0, -71570, False),
+    # Written for issue 14 in the style of the real files (see test_bank_mt940.py).
+    "mt940/abnamro-86-continuation-starting-with-dash.940": (1, 2, 24200, -3550, True),
+    "mt940/asn-sequence-day1.940": (1, 1, 25000, 0, True),
+    "mt940/asn-sequence-day2.940": (1, 1, 0, -10000, True),
+    "mt940/asn-sequence-day4-after-a-missing-statement.940": (1, 1, 8000, 0, True),
+    "mt940/ing-type-code-three-letters-space.940": (1, 3, 12656, -157, True),
+    "mt940/knab-last-statement-without-dash.940": (2, 2, 10000, -5000, True),
+    "mt940/rabobank-ctrl-z-at-end.940": (1, 2, 12100, -2500, True),
+    "mt940/sns-unbalanced-missing-line.940": (1, 2, 5000, -2000, False),
+    "mt940/triodos-type-code-three-letters-space.940": (1, 2, 70000, -1570, True),
     "camt053/camt053.v2.five.decimals.xml": (1, 1, 885, 0, False),
     "camt053/camt053.v2.minimal.ultimate.xml": (1, 1, 885, 0, False),
     "camt053/camt053.v2.minimal.xml": (1, 1, 885, 0, False),
@@ -38,7 +48,7 @@ EXPECTED = {
 
 
 def test_every_sample_file_is_covered() -> None:
-    files = {str(p.relative_to(BANK)) for p in BANK.rglob("*") if p.suffix in (".sta", ".xml")}
+    files = {str(p.relative_to(BANK)) for p in BANK.rglob("*") if p.suffix in (".sta", ".940", ".xml")}
     assert files == set(EXPECTED)
 
 
