@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 from jinja2 import Environment, Template
@@ -13,9 +14,8 @@ from adapters.rendering import environment
 from adapters.settings import Settings
 from domain import portal_links
 from domain.dunning.messages import MessageContext, Rendered
+from domain.dunning.plan import STATEMENT_KINDS
 from domain.models import Customer
-
-STATEMENT_KINDS = ("statement_reminder", "final_reminder", "formal_notice", "collection_handover")
 
 
 class _View:
@@ -73,6 +73,17 @@ class JinjaComposer:
             expires_in_days=self.link_days,
         )
         return link.url
+
+    def links(self, customers: Sequence[Customer]) -> list[portal_links.Link]:
+        """``portal_url``'s links for a batch of customers, signed at once and not recorded (the
+        caller stores ``portal_links.issued_event`` of each with its batch)."""
+        return portal_links.sign_many(
+            customers,
+            secret_keys=self.settings.secret_keys,
+            base_url=self.settings.base_url,
+            now=dt.datetime.now(dt.UTC),
+            expires_in_days=self.link_days,
+        )
 
     def _subject(self, view: _View) -> str:
         module = self._module(view.words)

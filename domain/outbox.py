@@ -119,6 +119,12 @@ def insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         session.execute(sa_insert(OutboxMessage).execution_options(render_nulls=True), list(rows))
 
 
+def insert_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """``insert`` on a connection, as plain Core (no ORM bulk machinery): a run's batch."""
+    if rows:
+        conn.execute(sa_insert(OutboxMessage).execution_options(render_nulls=True), list(rows))
+
+
 def existing_keys(session: Session, keys: Collection[str]) -> set[str]:
     """Which of ``keys`` are queued already (one query)."""
     if not keys:

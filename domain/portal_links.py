@@ -9,10 +9,12 @@ verifies. Raising the customer's ``link_version`` revokes every earlier link.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous.encoding import base64_encode, want_bytes
 from sqlalchemy.orm import Session
 
 from domain.events import record
@@ -62,6 +64,59 @@ def issue(
     assert isinstance(token, str)
     record(session, customer.org_id, "portal_link.issued", customer, expires_at=expires_at.isoformat())
     return Link(url=f"{base_url.rstrip('/')}/p/{token}", token=token, expires_at=expires_at)
+
+
+class Holder(Protocol):
+    """What a link is signed for: a ``Customer``, or a row of these columns."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def link_version(self) -> int: ...
+
+
+def sign_many(
+    customers: Sequence[Holder],
+    *,
+    secret_keys: tuple[str, ...],
+    base_url: str,
+    now: dt.datetime,
+    expires_in_days: int = DEFAULT_DAYS,
+) -> list[Link]:
+    """``issue``'s links for many customers at once, without recording them: the caller stores
+    ``issued_event`` of each in one multi-row statement (a dunning run: one per batch).
+
+    The same tokens ``issue`` makes (``URLSafeSerializer.dumps``), with the signing key derived
+    once for the batch instead of once per token (the key derivation was most of the cost)."""
+    if not customers:
+        return []
+    expires_at = (now + dt.timedelta(days=expires_in_days)).replace(microsecond=0)
+    x = int(expires_at.timestamp())
+    serializer = _serializer(secret_keys)
+    signer = serializer.make_signer()
+    key, sep, algorithm = signer.derive_key(), signer.sep, signer.algorithm
+    root = base_url.rstrip("/")
+    links = []
+    for c in customers:
+        value = want_bytes(serializer.dump_payload({"o": c.org_id, "c": c.id, "v": c.link_version, "x": x}))
+        token = (value + sep + base64_encode(algorithm.get_signature(key, value))).decode("utf-8")
+        links.append(Link(url=f"{root}/p/{token}", token=token, expires_at=expires_at))
+    return links
+
+
+def issued_event(customer: Holder, link: Link, occurred_at: dt.datetime) -> dict[str, Any]:
+    """The ``portal_link.issued`` event ``issue`` records, as a row for a multi-row insert."""
+    return {
+        "org_id": customer.org_id,
+        "kind": "portal_link.issued",
+        "subject_type": "customer",
+        "subject_id": customer.id,
+        "actor": None,
+        "data": {"expires_at": link.expires_at.isoformat()},
+        "occurred_at": occurred_at,
+    }
 
 
 def verify(session: Session, token: str, *, secret_keys: tuple[str, ...], now: dt.datetime) -> Verdict:

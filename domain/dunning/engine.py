@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from domain import outbox
+from domain import outbox, portal_links
 from domain.dunning.messages import (
     Composer,
     CostsNotice,
@@ -66,11 +66,10 @@ from domain.models import (
     Event,
     Invoice,
     Organisation,
-    Policy,
     Task,
     utcnow,
 )
-from domain.policies import choose, org_policies, profile_of, steps_of
+from domain.policies import PolicyBook
 
 MAX_ATTEMPTS = outbox.MAX_ATTEMPTS
 _STATE_COLUMNS = [getattr(Invoice, f.name) for f in dataclasses.fields(InvoiceState)]
@@ -174,7 +173,8 @@ class _Batch:
 
 @dataclass
 class _Draft:
-    """A message to render: its outbox row's data and the ORM objects the templates read."""
+    """A message to render: its outbox row's data and the ORM objects the templates read
+    (``ctx``: the context itself, when the draft was planned in this process)."""
 
     message_id: str
     channel: str
@@ -182,13 +182,18 @@ class _Draft:
     org: Organisation
     customer: Customer
     render: dict[str, Any]
+    ctx: MessageContext | None = None
 
 
-def _policies(session: Session, cache: dict[str, list[Policy]], org_id: str) -> list[Policy]:
-    found = cache.get(org_id)
-    if found is None:
-        found = cache[org_id] = org_policies(session, org_id)
-    return found
+def _states(as_of: dt.date, org_ids: list[str], customer_ids: list[str]) -> Any:
+    """The batch's unsettled invoices, each with whether it is due: one locked read."""
+    is_due = and_(Invoice.status == "open", Invoice.next_action_on <= as_of).label("is_due")
+    return (
+        select(*_STATE_COLUMNS, is_due)
+        .where(Invoice.org_id.in_(org_ids), Invoice.customer_id.in_(customer_ids), Invoice.status.in_(UNSETTLED))
+        .order_by(Invoice.customer_id, Invoice.due_date, Invoice.number)
+        .with_for_update()
+    )
 
 
 def plan_batch(
@@ -203,57 +208,52 @@ def plan_batch(
     cursor: _Cursor | None = None,
     claimant: outbox.Claimant | None = None,
     write: bool = True,
-    caches: dict[str, Any] | None = None,
 ) -> tuple[int, list[_Draft], bool]:
     """Claim, plan and (``write``) write one batch: (invoices planned, drafts to render, more to come).
 
-    A fixed number of queries per batch, none per customer (unless the organisation has
-    policy rules that need a customer's payment profile).
+    A fixed number of queries per batch, none per customer: the claim, the customers'
+    unsettled invoices (locked), the day's messages already queued, per organisation its
+    policies (and, when a policy rule looks at it, the customers' paid history in one
+    query), then the writes (``_write``).
     """
     cursor = cursor if cursor is not None else _Cursor()
-    caches = caches if caches is not None else {}
     customers, more = _claim(session, as_of, org_id, batch_size, cursor)
     if not customers:
         return 0, [], more
     by_id = {c.id: c for c in customers}
     ids = sorted(by_id)
-    of_batch = [Invoice.org_id.in_(sorted({c.org_id for c in customers})), Invoice.customer_id.in_(ids)]
-    due_ids = set(session.scalars(select(Invoice.id).where(*_due_filter(as_of, org_id), *of_batch).with_for_update()))
+    org_ids = sorted({c.org_id for c in customers})
+    conn = session.connection()
     unsettled: dict[str, list[InvoiceState]] = defaultdict(list)
     due: dict[str, list[InvoiceState]] = defaultdict(list)
-    for r in session.execute(
-        select(*_STATE_COLUMNS)
-        .where(*of_batch, Invoice.status.in_(UNSETTLED))
-        .order_by(Invoice.customer_id, Invoice.due_date, Invoice.number)
-    ):
+    for *r, is_due in conn.execute(_states(as_of, org_ids, ids)):
         state = InvoiceState(*r)
         unsettled[state.customer_id].append(state)
-        if state.id in due_ids:
+        if is_due and (org_id is None or state.org_id == org_id):
             due[state.customer_id].append(state)
     for rows in due.values():
         rows.sort(key=lambda s: (s.due_date, s.id))
     already = outbox.existing_keys(session, [outbox.dunning_key(cid, as_of) for cid in ids])
-    orgs: dict[str, Organisation] = caches.setdefault("orgs", {})
-    policies: dict[str, list[Policy]] = caches.setdefault("policies", {})
-    batch = _Batch()
+    orgs = {o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(org_ids)))}
+    books = {
+        oid: PolicyBook.load(session, oid, [c for c in customers if c.org_id == oid and c.id in due]) for oid in org_ids
+    }
+    plans: list[tuple[Customer, CustomerPlan]] = []
     planned = 0
     for cid in ids:
         invoices = due.get(cid)
         if not invoices:
             continue  # planned by another run meanwhile, or nothing due after all
         customer = by_id[cid]
-        org = orgs.get(customer.org_id)
-        if org is None:
-            org = orgs[customer.org_id] = session.get_one(Organisation, customer.org_id)
-        pols = _policies(session, policies, customer.org_id)
-        needs_profile = any(p.applies_to for p in pols if not p.is_default) and not customer.policy_id
-        policy = choose(pols, customer, profile_of(session, customer) if needs_profile else None)
+        org = orgs[customer.org_id]
+        book = books[customer.org_id]
+        policy = book.policy_for(customer)
         facts = CustomerFacts(customer.id, customer.org_id, customer.name, customer.kind, customer.email)
         plan = plan_customer(
             facts,
             invoices,
             unsettled.get(cid, []),
-            steps_of(policy),
+            book.steps(policy),
             policy.id if policy else None,
             OrgTerms(org.id, org.vat_uplift_on_costs),
             as_of,
@@ -261,9 +261,17 @@ def plan_batch(
         )
         planned += len(invoices)
         summary.examined += len(invoices)
-        _collect(batch, plan, customer, org, as_of, composer, summary, session, keep_plan, write, claimant)
+        plans.append((customer, plan))
+    # The batch's portal links, signed at once (their events go in with the batch's).
+    mailed = [c for c, p in plans if write and p.message is not None and p.message.channel == "email"]
+    links = dict(zip((c.id for c in mailed), composer.links(mailed) if mailed else [], strict=True))
+    batch = _Batch()
+    now = utcnow()
+    for customer, plan in plans:
+        _collect(batch, plan, customer, orgs[customer.org_id], as_of, now, summary, keep_plan, claimant,
+                 links.get(customer.id))  # fmt: skip
     if write:
-        _write(session, batch)
+        _write(conn, batch)
     return planned, batch.renders, True
 
 
@@ -273,15 +281,13 @@ def _collect(
     customer: Customer,
     org: Organisation,
     as_of: dt.date,
-    composer: Composer,
+    now: dt.datetime,
     summary: RunSummary,
-    session: Session,
     keep_plan: bool,
-    write: bool,
     claimant: outbox.Claimant | None,
+    link: portal_links.Link | None,
 ) -> None:
     """Turn one customer's plan into the batch's rows."""
-    now = utcnow()
     batch.invoices.extend({"b_id": inv.id, **inv.written()} for inv in plan.invoices)
     summary.costs_charged += plan.costs_charged
     for ev in plan.events:
@@ -300,7 +306,9 @@ def _collect(
     if msg is None:
         return
     renders = msg.channel in ("email", "letter") or msg.letter
-    portal_url = composer.portal_url(session, customer) if msg.channel == "email" and write else ""
+    portal_url = link.url if link is not None else ""
+    if link is not None:
+        batch.events.append(portal_links.issued_event(customer, link, now))
     render = _encode(msg, as_of, portal_url) if renders else None
     row = outbox.row(
         org_id=org.id,
@@ -316,7 +324,12 @@ def _collect(
     row["claimed_by"] = claimant.token if (claimant is not None and renders) else None
     batch.messages.append(row)
     if renders:
-        batch.renders.append(_Draft(row["id"], msg.channel, row["to_address"], org, customer, render or {}))
+        ctx = MessageContext(
+            org=org, customer=customer, kind=msg.kind, as_of=as_of, lines=list(msg.lines),
+            statement=list(msg.statement), portal_url=portal_url, costs_notice=msg.costs_notice,
+            interest=list(msg.interest), skipped_kinds=list(msg.skipped_kinds), template=msg.template,
+        )  # fmt: skip
+        batch.renders.append(_Draft(row["id"], msg.channel, row["to_address"], org, customer, render or {}, ctx))
     if msg.channel == "email":
         if customer.email:
             summary.messages += 1
@@ -390,16 +403,14 @@ _INVOICE_UPDATE = (
 )
 
 
-def _write(session: Session, batch: _Batch) -> None:
-    """The batch in a few multi-row statements: invoices, outbox rows, tasks, actions, events.
-    A second action for an (invoice, step), or a second dunning message for a customer and
-    day, breaks a unique key and rolls the whole batch back."""
-    session.flush()  # portal links' events, if any
-    conn = session.connection()
+def _write(conn: Connection, batch: _Batch) -> None:
+    """The batch in a few multi-row statements: invoices, outbox rows, tasks, actions, events
+    (the portal links' among them). A second action for an (invoice, step), or a second
+    dunning message for a customer and day, breaks a unique key and rolls the whole batch back."""
     if batch.invoices:
         now = utcnow()
         conn.execute(_INVOICE_UPDATE, [{**r, "b_updated_at": now} for r in batch.invoices])
-    outbox.insert(session, batch.messages)
+    outbox.insert_rows(conn, batch.messages)
     for model, rows in ((Task, batch.tasks), (DunningAction, batch.actions), (Event, batch.events)):
         if rows:
             conn.execute(insert(model).execution_options(render_nulls=True), rows)
@@ -426,7 +437,6 @@ def plan(
     """
     summary = RunSummary()
     cursor = _Cursor()
-    caches: dict[str, Any] = {}
     if dry_run:
         with factory() as session:
             while True:
@@ -440,7 +450,6 @@ def plan(
                     keep_plan=keep_plan,
                     cursor=cursor,
                     write=False,
-                    caches=caches,
                 )
                 if not more:
                     break
@@ -463,12 +472,9 @@ def plan(
                     keep_plan=keep_plan,
                     cursor=cursor,
                     claimant=own,
-                    caches=caches,
                 )
                 session.commit()
             summary.seconds["plan"] += time.perf_counter() - started
-            caches.pop("orgs", None)  # detached now; read again next batch
-            caches.pop("policies", None)
             if render_now and drafts:
                 render(factory, composer, drafts, summary)
             if n and progress is not None:
@@ -594,7 +600,7 @@ def render(
     letters: list[dict[str, Any]] = []
     now = utcnow()
     for d in drafts:
-        ctx = context_of(d.render, d.org, d.customer)
+        ctx = d.ctx if d.ctx is not None else context_of(d.render, d.org, d.customer)
         words: Rendered | None = composer.email(ctx) if d.channel == "email" else None
         if d.render.get("letter"):
             letter = composer.letter(ctx)

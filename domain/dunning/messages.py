@@ -8,6 +8,7 @@ in the customer's language and issues the fresh portal link it carries.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from domain.law import InterestResult
 from domain.models import Customer, Invoice, Organisation
+from domain.portal_links import Link
 from domain.statement import split_open
 
 
@@ -129,6 +131,11 @@ class Composer(Protocol):
     """Supplied by the caller of a run: words, letters and links for a message."""
 
     def portal_url(self, session: Session, customer: Customer) -> str: ...
+
+    def links(self, customers: Sequence[Customer]) -> list[Link]:
+        """Fresh portal links for many customers, signed at once and not recorded: the run
+        stores their ``portal_link.issued`` events with its batch (``portal_links.sign_many``)."""
+        ...
 
     def email(self, ctx: MessageContext) -> Rendered: ...
 

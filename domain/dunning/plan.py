@@ -26,6 +26,9 @@ from domain.statement import split_open
 
 EMAIL_KINDS = ("reminder", "statement_reminder", "final_reminder", "formal_notice", "collection_handover")
 LETTER_KINDS = ("formal_notice", "collection_handover")
+# The kinds whose message carries the account statement (every open invoice of the customer):
+# only they build it (the first reminder is about its invoices alone).
+STATEMENT_KINDS = ("statement_reminder", "final_reminder", "formal_notice", "collection_handover")
 
 
 @dataclass
@@ -328,8 +331,14 @@ def _act(
 
     step_of = {inv.id: step.kind for inv, step, _ in acted}
     lines = tuple(_line(inv, as_of, step.kind) for inv, step, _ in acted)
-    statement = tuple(
-        _line(inv, as_of, step_of.get(inv.id)) for inv in unsettled if inv.status in UNSETTLED and inv.open_cents > 0
+    statement = (
+        tuple(
+            _line(inv, as_of, step_of.get(inv.id))
+            for inv in unsettled
+            if inv.status in UNSETTLED and inv.open_cents > 0
+        )
+        if kind in STATEMENT_KINDS
+        else ()
     )
     channel = "task" if kind == "call_task" else (strongest.channel if kind not in EMAIL_KINDS else "email")
     if kind in EMAIL_KINDS and strongest.channel == "letter":

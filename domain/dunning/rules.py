@@ -14,6 +14,7 @@ recorded as skipped, so the debtor never receives a burst of letters.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -70,8 +71,13 @@ def due_on(anchor: dt.date, step: Step) -> dt.date:
     return anchor + dt.timedelta(days=step.days_after_due)
 
 
+_POSITION = operator.attrgetter("position")
+
+
 def upcoming(steps: Sequence[Step], position: int) -> list[Step]:
-    return sorted((s for s in steps if s.position > position), key=lambda s: s.position)
+    ahead = [s for s in steps if s.position > position]
+    ahead.sort(key=_POSITION)
+    return ahead
 
 
 def decide(track: Track, steps: Sequence[Step], as_of: dt.date) -> Decision:
