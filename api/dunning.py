@@ -18,6 +18,7 @@ from api.schemas import Page
 from domain import tasks as tasks_mod
 from domain.dunning import engine as dunning
 from domain.errors import ValidationError
+from domain.invoices import check_day
 from domain.models import Event, Task
 
 
@@ -119,6 +120,7 @@ class DunningController(Controller):
                 as_of: dt.date | None = None) -> Preview:
         """Exactly what ``settle run --as-of`` would do for this organisation, changing nothing."""
         day = as_of or dt.date.today()
+        check_day(day, "as_of")  # far dates overflow the interest arithmetic
         factory = request.app.state.sessions.reader
         summary = dunning.plan(factory, as_of=day, composer=composer, org_id=auth.org_id, dry_run=True)
         return Preview(

@@ -13,6 +13,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.handlers import HTTPRouteHandler
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.utils.scope.state import ScopeState
+from sqlalchemy.exc import DataError
 
 from adapters.db import RETRY_AFTER, is_busy
 from domain.errors import Conflict, DomainError, NotFound
@@ -162,7 +163,26 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     return json_error(status, message, None, headers=headers or None)
 
 
+def _refused_by_database(exc: BaseException) -> tuple[int, str] | None:
+    """(status, message) when ``exc`` is (caused by) a value the database refuses: a NUL character
+    (PostgreSQL: psycopg's ``ValueError`` or a ``DataError``), a string too long, a number out of range."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen)
+        if isinstance(seen, ValueError | DataError) and ("NUL" in text or "0x00" in text):
+            return 400, "a value holds a NUL character (U+0000), which is not accepted"
+        if isinstance(seen, DataError):
+            reason = str(seen.orig).splitlines()[0] if seen.orig is not None else text.splitlines()[0]
+            return 422, f"the database refused a value: {reason}"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    refused = _refused_by_database(exc)
+    if refused is not None:
+        log.warning("value refused by the database on %s %s: %s", request.method, request.url.path, exc)
+        return json_error(refused[0], refused[1])
     if is_busy(exc):
         log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
         return json_error(503, "the database is busy; try again in a moment", code="database_busy",

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
+from urllib.parse import urlsplit
 
 from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -28,12 +29,21 @@ from domain.payment_reference import (
     is_valid_betalingskenmerk,
     is_valid_rf_reference,
     normalize_reference,
+    printed_forms,
+    reference_kind,
 )
 from domain.policies import PolicyBook, end_pause, next_action_on, policy_for, schedule
 
 STATUSES = ("open", "paid", "cancelled", "disputed", "in_collection")
 UNSETTLED = ("open", "disputed", "in_collection")
 MAX_BULK = 1000
+# Invoice and payment dates are accepted from FIRST_DAY to LAST_DAY (a due date computed from
+# the payment term too): outside it a date is a typo (0001, 9999) and its arithmetic overflows.
+FIRST_DAY = dt.date(2000, 1, 1)
+LAST_DAY = dt.date(2099, 12, 31)
+MAX_REFERENCE = 40  # Invoice.payment_reference
+MAX_PDF_URL = 500  # Invoice.pdf_url
+_LOCAL_HOSTS = ("localhost", "127.0.0.1")
 
 
 @dataclass
@@ -49,6 +59,40 @@ class NewInvoice:
     payment_reference: str | None = None
     description: str | None = None
     pdf_url: str | None = None
+    # "free": keep ``payment_reference`` unchecked even when it looks like a betalingskenmerk (a
+    # Norwegian KID of 16 digits); None: check it as what it looks like (betalingskenmerk, RF).
+    reference_kind: str | None = None
+
+
+def check_day(value: dt.date, field: str) -> dt.date:
+    """``value`` if it lies in the accepted window (FIRST_DAY to LAST_DAY), else a 422 naming ``field``."""
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValidationError(
+            f"{field} {value.isoformat()} is outside the accepted dates "
+            f"({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()})", field,
+        )
+    return value
+
+
+def check_pdf_url(url: str) -> str:
+    """An ``https`` address (``http`` only to localhost, for a local sandbox); anything else,
+    ``javascript:`` and ``data:`` included, is refused: the portal renders it as a link."""
+    problem = "pdf_url must be an https:// address"
+    if len(url) > MAX_PDF_URL:
+        raise ValidationError(f"pdf_url is longer than {MAX_PDF_URL} characters", "pdf_url")
+    if not url.isprintable() or any(c.isspace() for c in url):
+        raise ValidationError(f"{problem} without spaces or control characters", "pdf_url")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        raise ValidationError(problem, "pdf_url") from None
+    scheme = parts.scheme.lower()
+    if scheme == "https" and host:
+        return url
+    if scheme == "http" and host in _LOCAL_HOSTS:
+        return url
+    raise ValidationError(problem, "pdf_url")
 
 
 def get(session: Session, org_id: str, invoice_id: str, *, for_update: bool = False) -> Invoice:
@@ -61,15 +105,27 @@ def get(session: Session, org_id: str, invoice_id: str, *, for_update: bool = Fa
     return invoice
 
 
-def _check_reference(given: str) -> str:
-    ref = normalize_reference(given)
+def _check_reference(given: str, kind: str | None = None) -> str:
+    """The reference as the sender printed it (outer blanks aside): the debtor types it from the
+    invoice. A betalingskenmerk or RF reference is checked as such, and kept as printed when printed
+    in a form the bank matching finds (``printed_forms``), else in its normalised form; any other
+    reference (a KID, a Belgian structured reference, free text) is kept as given."""
+    printed = given.strip()
+    ref = normalize_reference(printed)
     if not ref:
         raise ValidationError("payment_reference must not be empty", "payment_reference")
-    if ref.isdigit() and len(ref) == 16 and not is_valid_betalingskenmerk(ref):
+    if not printed.isprintable():
+        raise ValidationError("payment_reference must not hold control characters", "payment_reference")
+    shape = None if kind == "free" else reference_kind(ref)
+    if shape == "betalingskenmerk" and not is_valid_betalingskenmerk(ref):
         raise ValidationError(f"{given!r} is not a valid betalingskenmerk (check digit)", "payment_reference")
-    if ref.startswith("RF") and not is_valid_rf_reference(ref):
+    if shape == "rf" and not is_valid_rf_reference(ref):
         raise ValidationError(f"{given!r} is not a valid RF creditor reference", "payment_reference")
-    return ref
+    if shape is not None and printed not in printed_forms(ref):
+        printed = ref
+    if len(printed) > MAX_REFERENCE:
+        raise ValidationError(f"payment_reference is longer than {MAX_REFERENCE} characters", "payment_reference")
+    return printed
 
 
 def _new_references(session: Session, org_id: str, count: int, avoid: set[str]) -> list[str]:
@@ -144,7 +200,7 @@ class _Good:
     customer: _Debtor
     due_date: dt.date
     open_cents: int
-    reference: str | None  # as given, normalised; None: to be generated
+    reference: str | None  # as printed (see _check_reference); None: to be generated
 
 
 _INVOICES = cast(Table, Invoice.__table__)
@@ -200,15 +256,27 @@ def _create_many(session: Session, org: Organisation, news: Sequence[NewInvoice]
             term = customer.payment_term_days
             if term is None:
                 term = org.default_payment_term_days
-            due_date = new.due_date or new.issue_date + dt.timedelta(days=term)
+            check_day(new.issue_date, "issue_date")
+            if new.due_date is not None:
+                due_date = check_day(new.due_date, "due_date")
+            else:
+                due_date = new.issue_date + dt.timedelta(days=term)
+                if due_date > LAST_DAY:
+                    raise ValidationError(
+                        f"due_date (issue_date plus the {term}-day payment term) falls after "
+                        f"{LAST_DAY.isoformat()}; give a due_date", "due_date",
+                    )
             if due_date < new.issue_date:
                 raise ValidationError("due_date must not be before issue_date", "due_date")
+            if new.pdf_url is not None:
+                check_pdf_url(new.pdf_url)
             open_cents = new.amount_cents if new.open_cents is None else new.open_cents
             if not 0 <= open_cents <= new.amount_cents:
                 raise ValidationError("open_amount must be between 0 and amount", "open_amount")
             if number in taken:
                 raise Conflict(f"an invoice with number {number!r} already exists", "number")
-            reference = None if new.payment_reference is None else _check_reference(new.payment_reference)
+            reference = (None if new.payment_reference is None
+                         else _check_reference(new.payment_reference, new.reference_kind))
         except DomainError as exc:
             results[i] = exc
             continue
@@ -217,7 +285,7 @@ def _create_many(session: Session, org: Organisation, news: Sequence[NewInvoice]
     if not good:
         return [r for r in results if r is not None]
 
-    given = {g.reference for g in good.values() if g.reference is not None}
+    given = {normalize_reference(g.reference) for g in good.values() if g.reference is not None}
     fresh = iter(_new_references(session, org.id, sum(1 for g in good.values() if g.reference is None), given))
     book = PolicyBook.load(session, org.id, (g.customer for g in good.values()))
     now = utcnow()

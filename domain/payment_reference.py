@@ -17,15 +17,47 @@ numbers (A=10 ... Z=35), is 1 modulo 97 (ISO 7064 MOD 97-10), as in IBANs.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _WEIGHTS = (2, 4, 8, 5, 10, 9, 7, 3, 6, 1)
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015.]")
 MAX_SEED = 10**15 - 1
+_RF_SHAPE = re.compile(r"RF\d{2}[0-9A-Z]{1,21}")
 
 
 def normalize_reference(s: str) -> str:
     """Without spaces, dashes and dots, upper case: ``rf18 5390-0754 7034`` -> ``RF18539007547034``."""
     return _SEPARATORS.sub("", s).upper()
+
+
+def reference_kind(s: str) -> str | None:
+    """``"betalingskenmerk"`` or ``"rf"`` when ``s`` has that shape (16 digits; ``RF`` and two digits
+    and 1 to 21 letters or digits), whatever its check digits; ``None`` for any other reference."""
+    ref = normalize_reference(s)
+    if len(ref) == 16 and ref.isascii() and ref.isdigit():
+        return "betalingskenmerk"
+    if _RF_SHAPE.fullmatch(ref):
+        return "rf"
+    return None
+
+
+def printed_forms(ref: str) -> set[str]:
+    """The forms in which the normalised reference ``ref`` may be printed on an invoice and kept as
+    printed: contiguous, or in groups of four separated by one space, dot or dash; upper or lower case.
+
+    A bank line's reference is normalised; looking its printed forms up finds the invoice however
+    the sender printed it (``reference_forms``), still by an indexed ``IN``."""
+    groups = [ref[i:i + 4] for i in range(0, len(ref), 4)]
+    spelled = {ref, *(sep.join(groups) for sep in (" ", ".", "-"))}
+    return spelled | {s.lower() for s in spelled}
+
+
+def reference_forms(refs: Iterable[str]) -> set[str]:
+    """Every printed form (``printed_forms``) of each of the normalised ``refs``."""
+    out: set[str] = set()
+    for ref in refs:
+        out |= printed_forms(ref)
+    return out
 
 
 def _check_digit(body15: str) -> int:

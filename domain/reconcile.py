@@ -45,6 +45,8 @@ from sqlalchemy.orm.util import identity_key
 
 from domain import payments
 from domain.bank import Entry, parse_statement
+from domain.bank import checks as balance_checks
+from domain.bank.checks import BalanceRefused, BalanceWarning
 from domain.errors import Conflict, NotFound, ValidationError
 from domain.events import record
 from domain.ids import new_id
@@ -61,7 +63,7 @@ from domain.models import (
     PaymentAllocation,
     utcnow,
 )
-from domain.payment_reference import find_references, normalize_reference
+from domain.payment_reference import find_references, normalize_reference, reference_forms
 
 BATCH = 500
 FLUSH_EVERY = BATCH  # the old name
@@ -80,6 +82,8 @@ class ImportSummary:
     unmatched: int = 0
     matched_cents: int = 0
     transaction_ids: list[str] = field(default_factory=list)
+    # Statements that do not add up, or do not open at the previous one's closing balance.
+    warnings: list[BalanceWarning] = field(default_factory=list)
 
 
 class InvoiceLike(Protocol):
@@ -355,8 +359,8 @@ class Batch:
         tokens = set().union(*self.tokens)
         ibans = {line.counterparty_iban for line in credits if line.counterparty_iban}
         if refs:
-            for inv in self._select_open(Invoice.payment_reference.in_(refs)):
-                self.by_reference.setdefault(inv.payment_reference or "", []).append(inv)
+            for inv in self._select_open(Invoice.payment_reference.in_(reference_forms(refs))):
+                self.by_reference.setdefault(normalize_reference(inv.payment_reference or ""), []).append(inv)
         if tokens:
             for inv in self._select_open(Invoice.number.in_(tokens)):
                 self.by_number.setdefault(inv.number, []).append(inv)
@@ -489,8 +493,39 @@ def _insert(conn: Connection, model: type[Any], rows: list[dict[str, Any]]) -> N
         conn.execute(insert(_table(model)), rows)
 
 
-def import_statement(session: Session, org: Organisation, data: bytes, filename: str) -> ImportSummary:
-    """Parse, store and reconcile a statement file in the caller's transaction."""
+def _previous_closings(
+    session: Session, org_id: str, wanted: set[tuple[str, str]]
+) -> dict[tuple[str, str], balance_checks.Previous]:
+    """The last statement imported for each (account, currency), from the import events, newest first."""
+    found: dict[tuple[str, str], balance_checks.Previous] = {}
+    if not wanted:
+        return found
+    rows = session.execute(
+        select(Event.data)
+        .where(Event.org_id == org_id, Event.kind == "bank_statement.imported")
+        .order_by(Event.id.desc())
+        .execution_options(yield_per=100)
+    )
+    for (data,) in rows:
+        records = data.get("statements") if isinstance(data, dict) else None
+        for item in reversed(records if isinstance(records, list) else []):
+            got = balance_checks.previous_from_record(item, data.get("file")) if isinstance(item, dict) else None
+            if got is not None and got[0] in wanted and got[0] not in found:
+                found[got[0]] = got[1]
+        if len(found) == len(wanted):
+            break
+    rows.close()
+    return found
+
+
+def import_statement(
+    session: Session, org: Organisation, data: bytes, filename: str, *, strict: bool = False
+) -> ImportSummary:
+    """Parse, store and reconcile a statement file in the caller's transaction.
+
+    A statement that does not add up, or does not open at the closing balance of the last one
+    imported for its account, is imported and reported in ``warnings`` (and the import event);
+    ``strict`` refuses the file instead (``BalanceRefused``, before anything is written)."""
     statements = parse_statement(data, filename)
     summary = ImportSummary(statements=len(statements))
     digest = hashlib.sha256(data).hexdigest()
@@ -499,6 +534,10 @@ def import_statement(session: Session, org: Organisation, data: bytes, filename:
     ):
         summary.lines = summary.duplicates = sum(len(s.entries) for s in statements)
         return summary
+    keys = {k for k in map(balance_checks.key, statements) if k is not None}
+    summary.warnings = balance_checks.check(statements, _previous_closings(session, org.id, keys))
+    if strict and summary.warnings:
+        raise BalanceRefused(filename, summary.warnings)
     # One row per imported file; a file may hold several statements (accounts or days).
     stored = BankStatement(
         org_id=org.id,
@@ -523,6 +562,8 @@ def import_statement(session: Session, org: Organisation, data: bytes, filename:
         new=summary.new,
         matched=summary.matched,
         unmatched=summary.unmatched,
+        statements=[balance_checks.record_of(i, s) for i, s in enumerate(statements, start=1)],
+        warnings=[w.as_dict() for w in summary.warnings],
     )
     return summary
 

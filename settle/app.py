@@ -18,6 +18,7 @@ from adapters.settings import Settings, get_settings
 from adapters.stores import RATE_LIMIT_STORE, make_store
 from api.docs import ReferencePage
 from api.errors import EXCEPTION_HANDLERS
+from api.nul import NulGuard
 from api.router import API_PREFIX, build_router
 from portal import routes as portal
 from portal.delivery import Courier
@@ -66,7 +67,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         },
         exception_handlers=portal.html_for_portal(EXCEPTION_HANDLERS),
         before_send=[portal.portal_headers],
-        middleware=rate_limits(),
+        middleware=[NulGuard, *rate_limits()],  # NulGuard: a NUL in path, query or body is a 400
         stores={RATE_LIMIT_STORE: make_store(settings)},
         state=state,
         openapi_config=OpenAPIConfig(

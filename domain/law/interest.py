@@ -49,6 +49,7 @@ from typing import Literal, cast, get_args
 __all__ = [
     "Capitalisation",
     "InterestKind",
+    "InterestOverflowError",
     "InterestPeriod",
     "InterestResult",
     "RateRow",
@@ -70,6 +71,10 @@ _CENT = Decimal(1)
 
 class RateUnavailableError(ValueError):
     """The rate table has no rate for a day the calculation needs."""
+
+
+class InterestOverflowError(ValueError):
+    """The interest has more digits than a calculation holds (a default of centuries)."""
 
 
 @dataclass(frozen=True)
@@ -267,7 +272,12 @@ def _anniversary(start: date, years: int) -> date:
 
 def _period_interest(base_cents: int, rate_percent: Decimal, days: int) -> int:
     exact = Decimal(base_cents) * rate_percent * days / (100 * DAYS_PER_YEAR)
-    return int(exact.quantize(_CENT, rounding=ROUND_HALF_UP))
+    try:
+        return int(exact.quantize(_CENT, rounding=ROUND_HALF_UP))
+    except InvalidOperation:  # more digits than the context holds: centuries of compounding
+        raise InterestOverflowError(
+            f"the interest on a base of {base_cents} cents is too large to compute; is the date right?"
+        ) from None
 
 
 def statutory_interest(

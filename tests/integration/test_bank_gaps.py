@@ -78,7 +78,7 @@ def _status(api: Api, invoice: dict[str, Any]) -> tuple[str, str]:
 def test_an_rf_reference_issued_with_an_invoice_pays_it_structured_or_in_the_text(api: Api) -> None:
     c = api.customer()
     structured = api.invoice(c["id"], "RF-1", "250.00", payment_reference=RF)
-    assert structured["payment_reference"] == "RF18539007547034"
+    assert structured["payment_reference"] == RF  # kept as printed; matched normalised
     in_text = api.invoice(c["id"], "RF-2", "80.00", payment_reference="RF712348231")
     other = api.invoice(c["id"], "RF-3", "80.00")
     r = _upload(api, _camt(
@@ -217,7 +217,7 @@ def test_a_reminder_names_the_payment_reference_to_pay_with(
         assert body is not None
         text = body.get_content()
         assert "F-2026-7" in text
-        assert inv["payment_reference"] in text.replace(" ", ""), part
+        assert inv["payment_reference"].replace(" ", "") in text.replace(" ", ""), part
 
 
 # --- size limits ----------------------------------------------------------------------------
