@@ -498,6 +498,12 @@ def _previous_closings(
 ) -> dict[tuple[str, str], balance_checks.Previous]:
     """The last statement imported for each (account, currency), from the import events, newest first."""
     found: dict[tuple[str, str], balance_checks.Previous] = {}
+    # Only accounts that some imported file names (one small query each): an account seen for the
+    # first time scans no events, and the scan below stops at the newest import of each account.
+    named = select(BankStatement.id).where(BankStatement.org_id == org_id)
+    wanted = {
+        k for k in wanted if session.scalar(named.where(BankStatement.account.contains(k[0], autoescape=True)).limit(1))
+    }
     if not wanted:
         return found
     rows = session.execute(
