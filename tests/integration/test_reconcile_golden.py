@@ -301,7 +301,7 @@ def snapshot(db: Session, org_id: str, after_event: int) -> dict[str, Any]:
             line["candidates"] = [[i.number, i.open_cents] for i in candidates(db, tx)]
         lines[tx.dedupe_key[:16]] = line
     events = [
-        [e.kind, e.subject_type, stable(e.subject_id), stable(e.data)]
+        [e.kind, e.subject_type, stable(e.subject_id), stable({k: v for k, v in e.data.items() if k not in BALANCES})]
         for e in db.scalars(select(Event).where(Event.org_id == org_id, Event.id > after_event).order_by(Event.id))
     ]
     ibans: dict[str, list[str]] = {}
@@ -324,8 +324,14 @@ def snapshot(db: Session, org_id: str, after_event: int) -> dict[str, Any]:
     }
 
 
+# The balance report (the import event's statements and warnings, the summary's warnings) came
+# after the recording (issue 14, tested in tests/integration/test_bank_files.py): not compared.
+BALANCES = ("statements", "warnings")
+
+
 def _summary(s: Any) -> dict[str, Any]:
-    return {k: v for k, v in vars(s).items() if k != "transaction_ids"} | {"ids": len(s.transaction_ids)}
+    kept = {k: v for k, v in vars(s).items() if k not in ("transaction_ids", "warnings")}
+    return kept | {"ids": len(s.transaction_ids)}
 
 
 def run(db: Session) -> dict[str, Any]:
