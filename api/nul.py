@@ -94,7 +94,7 @@ class NulGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        raw_path = scope.get("raw_path") or b""
+        raw_path = (scope.get("raw_path") or b"").split(b"?", 1)[0]  # some servers leave the query on it
         field: str | None = None
         if "\x00" in scope.get("path", "") or b"\x00" in unquote_to_bytes(raw_path):
             field = "path"
