@@ -26,6 +26,16 @@ from domain.payments import AllocationRequest
 STATUSES = ("unmatched", "matched", "outgoing", "returned")
 
 
+class BalanceWarningOut(Struct):
+    kind: str  # does_not_add_up | opening_is_not_previous_closing
+    position: int  # the statement's place in the file, from 1
+    statement: str | None
+    number: str | None
+    account: str | None
+    difference: str
+    message: str
+
+
 class ImportOut(Struct):
     statements: int
     lines: int
@@ -35,6 +45,7 @@ class ImportOut(Struct):
     matched: int
     unmatched: int
     matched_amount: str
+    warnings: list[BalanceWarningOut] = []
 
 
 class Candidate(Struct):
@@ -106,9 +117,19 @@ class BankController(Controller):
         request_max_body_size=MAX_BYTES,
     )
     def import_statement(
-        self, request: Request[Any, Any, Any], db: Session, auth: Auth, file: bytes, filename: str = "upload"
+        self,
+        request: Request[Any, Any, Any],
+        db: Session,
+        auth: Auth,
+        file: bytes,
+        filename: str = "upload",
+        strict: bool = False,
     ) -> Response[Any]:
-        """A CAMT.053 or MT940 file as the request body. Importing the same file again imports nothing."""
+        """A CAMT.053 or MT940 file as the request body. Importing the same file again imports nothing.
+
+        A statement that does not add up, or does not open at the previous statement's closing
+        balance, is imported and listed in ``warnings``; with ``?strict=true`` the file is refused
+        instead (422 naming the statement and the difference, nothing written)."""
         data = file
         if not data:
             raise ValidationError("the request body is empty: send the statement file as the body", "file")
@@ -116,7 +137,7 @@ class BankController(Controller):
 
         def action() -> tuple[int, Any]:
             try:
-                s = reconcile.import_statement(db, org, data, filename)
+                s = reconcile.import_statement(db, org, data, filename, strict=strict)
             except StatementError as exc:
                 raise ValidationError(str(exc), "file") from None
             return (201 if s.new else 200), ImportOut(
@@ -128,9 +149,15 @@ class BankController(Controller):
                 matched=s.matched,
                 unmatched=s.unmatched,
                 matched_amount=format_amount(s.matched_cents),
-            )
+                warnings=[
+                    BalanceWarningOut(w.kind, w.position, w.statement_id, w.number, w.account,
+                                      format_amount(w.difference_cents), w.message)
+                    for w in s.warnings
+                ],
+            )  # fmt: skip
 
-        return idempotency.run(request, db, auth, {"sha256": hashlib.sha256(data).hexdigest()}, action)
+        body: dict[str, Any] = {"sha256": hashlib.sha256(data).hexdigest()} | ({"strict": True} if strict else {})
+        return idempotency.run(request, db, auth, body, action)
 
     @get("/bank-transactions", opt={"scope": "bank:read"}, sync_to_thread=True)
     def list_transactions(

@@ -217,8 +217,16 @@ def import_invoices(file: Path, slug: str) -> None:
 @import_group.command("bank")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--org", "slug", required=True, help="Organisation slug.")
-def import_bank(file: Path, slug: str) -> None:
-    """Import a CAMT.053 or MT940 statement and reconcile its credits with open invoices."""
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse a file with a statement that does not add up or does not follow the previous one (exit 2).",
+)
+def import_bank(file: Path, slug: str, strict: bool) -> None:
+    """Import a CAMT.053 or MT940 statement and reconcile its credits with open invoices.
+
+    A statement whose balances do not add up, or that does not open at the previous statement's
+    closing balance, is imported with a warning; --strict refuses the file instead."""
     from domain.bank import StatementError
     from domain.reconcile import import_statement
 
@@ -229,7 +237,7 @@ def import_bank(file: Path, slug: str) -> None:
     with session_scope(load_settings()) as session:
         org = organisations.by_slug(session, slug)
         try:
-            s = import_statement(session, org, data, str(file))
+            s = import_statement(session, org, data, str(file), strict=strict)
         except StatementError as exc:
             session.rollback()
             fail(f"nothing imported: {exc}")
@@ -237,6 +245,8 @@ def import_bank(file: Path, slug: str) -> None:
             f"{file}: {s.lines} lines, {s.new} new, {s.duplicates} already imported; "
             f"{s.credits} incoming, {s.matched} matched, {s.unmatched} left for a person"
         )
+        for w in s.warnings:
+            click.echo(f"settle: warning: {file}: {w.message}", err=True)
 
 
 # --- dunning -------------------------------------------------------------------
