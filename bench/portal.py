@@ -22,10 +22,12 @@ headers):
    debtor's unsettled invoices, SQLAlchemy Core on a sync engine, on
    ``ix_invoices_org_id_customer_id_status``) and renders a simple page of
    those rows from the same Jinja environment (``adapters.rendering``);
-3. ``asgi``: a plain ASGI callable (no framework, no queries) that renders the
+3. ``page``: the same bare Litestar app and query, rendering the full statement template
+   (the rest of its context fetched before it started): the same bytes as the product;
+4. ``asgi``: a plain ASGI callable (no framework, no queries) that renders the
    full statement template from contexts fetched before it started
    (``--no-asgi`` skips it);
-4. ``settle xN``: ``settle serve --workers N`` (default 2 on PostgreSQL).
+5. ``settle xN``: ``settle serve --workers N`` (default 2 on PostgreSQL).
 
 wrk (``-t 2 --timeout 10s --latency``, a Lua script picking a random
 debtor's cookie per request) loads each at every ``--levels`` count of
@@ -80,6 +82,7 @@ def target(args: argparse.Namespace, url: str, seeded: _load.Seeded) -> _load.Ta
         extra={"Accept": "text/html"},
         baselines=[
             ("litestar", "bare Litestar, one indexed query, a simple page"),
+            ("page", "bare Litestar, one indexed query, the full statement template"),
             ("asgi", "plain ASGI, no queries, the full template"),
         ],
         script=Path(__file__).resolve(),
@@ -122,13 +125,13 @@ def litestar_app(url: str, data: dict[str, Any]) -> Any:
     return Litestar(route_handlers=[statement], debug=False)
 
 
-def asgi_app(url: str, data: dict[str, Any]) -> Any:
+def _contexts(url: str, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each debtor's statement context, fetched once before a baseline starts."""
     from sqlalchemy import select
 
     from adapters.db import make_engine, make_sessionmaker
     from adapters.settings import Settings
     from domain.models import Customer, Organisation
-    from portal.pages import render_html
     from portal.views import statement_context
 
     settings = Settings(database_url=url, secret_keys=(_load.SECRET,), sandbox_payments=True)
@@ -138,8 +141,52 @@ def asgi_app(url: str, data: dict[str, Any]) -> Any:
         org = s.scalars(select(Organisation).where(Organisation.id == data["org_id"])).one()
         for customer in s.scalars(select(Customer).where(Customer.org_id == org.id)):
             contexts[customer.id] = statement_context(s, settings, customer, org, dt.date.today())
-    by_cookie = {value: cid for cid, value in data["cookies"].items()}
     engine.dispose()
+    return contexts
+
+
+def page_app(url: str, data: dict[str, Any]) -> Any:
+    """What the statement page costs with no Settle around it: Litestar, the debtor found by the
+    cookie in a dict, ONE indexed query (the debtor's unsettled invoices, whose rows are fetched
+    and thrown away) and the full statement template from a context fetched before it started.
+    The difference to ``settle`` is the session check, the read model and the app's plumbing."""
+    from sqlalchemy import bindparam, select
+
+    from adapters.db import make_engine
+    from domain.invoices import UNSETTLED
+    from domain.models import Invoice
+    from portal.pages import render_html
+
+    contexts = _contexts(url, data)
+    engine = make_engine(url)
+    t = Invoice.__table__.c
+    query = (
+        select(t.number, t.due_date, t.open_cents, t.currency, t.status)
+        .where(t.org_id == bindparam("org"), t.customer_id == bindparam("customer"), t.status.in_(UNSETTLED))
+        .order_by(t.due_date)
+    )
+    by_cookie = {value: cid for cid, value in data["cookies"].items()}
+
+    @get("/portal", sync_to_thread=True)
+    def statement(request: Request[Any, Any, Any]) -> Response[str]:
+        cid = by_cookie.get(request.cookies.get("settle_portal", ""))
+        if cid is None:
+            return Response("", status_code=404)
+        with engine.connect() as conn:
+            conn.execute(query, {"org": data["org_id"], "customer": cid}).all()
+        ctx = contexts[cid]
+        html = render_html("portal/statement.html.j2", lang=ctx["customer"].locale, csrf="x" * 32,
+                           org_name=ctx["org"].name, signed_in=True, **ctx)  # fmt: skip
+        return Response(html, media_type=MediaType.HTML)
+
+    return Litestar(route_handlers=[statement], debug=False)
+
+
+def asgi_app(url: str, data: dict[str, Any]) -> Any:
+    from portal.pages import render_html
+
+    contexts = _contexts(url, data)
+    by_cookie = {value: cid for cid, value in data["cookies"].items()}
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -166,7 +213,7 @@ def asgi_app(url: str, data: dict[str, Any]) -> Any:
 
 
 def serve_baseline(name: str, url: str, port: int, data: dict[str, Any]) -> None:
-    _load.serve({"litestar": litestar_app, "asgi": asgi_app}[name](url, data), port)
+    _load.serve({"litestar": litestar_app, "page": page_app, "asgi": asgi_app}[name](url, data), port)
 
 
 if __name__ == "__main__":

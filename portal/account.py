@@ -23,6 +23,7 @@ from portal.callbacks import register
 from portal.delivery import deliver_soon
 from portal.errors import PageNotFound
 from portal.i18n import Translator
+from portal.security import limited
 from portal.session import (
     Visitor,
     check_csrf,
@@ -91,9 +92,10 @@ class AccountController(Controller):
                 sent = found
         ctx = statement_context(db, settings, visitor.customer, visitor.org, pages.today(),
                                 sent=sent)
+        db.close()  # everything is read: the connection goes back before the page is rendered
         return page(settings, visitor, "portal/statement.html.j2", **ctx)
 
-    @post("/pay", sync_to_thread=True, status_code=303)
+    @post("/pay", sync_to_thread=True, status_code=303, middleware=limited("pay"))
     def pay(self, request: Request[Any, Any, Any], wdb: Session, settings: Settings,
             data: Form = FORM) -> Response[Any]:  # fmt: skip
         """Start a payment of the chosen invoices (none: everything open) and go to the provider's checkout."""

@@ -17,6 +17,7 @@ from portal import pages
 from portal.delivery import deliver_soon
 from portal.errors import PageNotFound
 from portal.i18n import pick
+from portal.security import limited
 from portal.session import (
     anonymous_csrf,
     check_csrf,
@@ -33,7 +34,7 @@ class LinkController(Controller):
     path = "/p"
     include_in_schema = False
 
-    @get("/{token:str}", sync_to_thread=True)
+    @get("/{token:str}", sync_to_thread=True, middleware=limited("link"))
     def open_link(self, request: Request[Any, Any, Any], wdb: Session, settings: Settings, token: str) -> Response[Any]:
         """Valid: a session cookie and 303 to /portal. Tampered or unknown: 404. Expired or revoked: 410.
         Opening writes an event, so it takes a writer session: on SQLite it waits for the lock
@@ -61,7 +62,7 @@ class LinkController(Controller):
         set_session_cookie(response, settings, open_for(customer, now), now)
         return response
 
-    @post("/renew", sync_to_thread=True, status_code=200)
+    @post("/renew", sync_to_thread=True, status_code=200, middleware=limited("renew"))
     def renew(self, request: Request[Any, Any, Any], wdb: Session, settings: Settings,
               data: dict[str, Any] = Body(media_type=RequestEncodingType.URL_ENCODED)) -> Response[Any]:  # fmt: skip
         """E-mail a fresh link to the address on file. The answer is the same whatever happened."""

@@ -171,6 +171,7 @@ RATE_LIMITS = (
 )
 
 
-def rate_limits() -> list[DefineMiddleware]:
-    """The portal's limits as app middleware; they count in the app's ``rate_limit`` store."""
-    return [limit.middleware for limit in RATE_LIMITS]
+def limited(bucket: str) -> list[DefineMiddleware]:
+    """The middleware of one limit, for its route handler's ``middleware=``: only the limited
+    routes pay for counting (as app middleware every page checked all three)."""
+    return [limit.middleware for limit in RATE_LIMITS if limit.bucket == bucket]

@@ -21,6 +21,7 @@ checkout) use a second signed cookie that only holds a CSRF token
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hmac
 import secrets
 from dataclasses import dataclass, replace
@@ -28,7 +29,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from litestar import Request, Response
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import bindparam, delete, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -69,7 +70,13 @@ class Visitor:
 
 def _signer(settings: Settings, salt: str) -> URLSafeSerializer:
     settings.require_secret()
-    return URLSafeSerializer(list(settings.secret_keys), salt=salt)
+    return _serializer(settings.secret_keys, salt)
+
+
+@functools.lru_cache(maxsize=16)
+def _serializer(keys: tuple[str, ...], salt: str) -> URLSafeSerializer:
+    """Made once per set of keys: every portal request checks its cookie."""
+    return URLSafeSerializer(list(keys), salt=salt)
 
 
 def encode(settings: Settings, s: PortalSession) -> str:
@@ -113,18 +120,25 @@ def current(request: Request[Any, Any, Any], db: Session, settings: Settings, no
     s = decode(settings, raw)
     if s is None or now.timestamp() >= s.expires:
         return None
-    signed_out = exists().where(PortalSessionRevoked.session_id == s.session_id)
-    found = db.execute(
-        select(Customer, Organisation)
-        .join(Organisation, Organisation.id == Customer.org_id)
-        .where(Customer.id == s.customer_id, Customer.org_id == s.org_id, ~signed_out)
-    ).first()
+    found = db.execute(_visitor_query(), {"customer": s.customer_id, "org": s.org_id, "session": s.session_id}).first()
     if found is None:
         return None
     customer, org = found
     if customer.link_version != s.link_version:
         return None
     return Visitor(session=s, customer=customer, org=org, lang=s.lang or customer.locale)
+
+
+@functools.cache
+def _visitor_query() -> Any:
+    """The customer and organisation of a session not signed out; built once (it runs on every
+    portal request), its values bound per call."""
+    signed_out = exists().where(PortalSessionRevoked.session_id == bindparam("session"))
+    return (
+        select(Customer, Organisation)
+        .join(Organisation, Organisation.id == Customer.org_id)
+        .where(Customer.id == bindparam("customer"), Customer.org_id == bindparam("org"), ~signed_out)
+    )
 
 
 def require(request: Request[Any, Any, Any], db: Session, settings: Settings, now: dt.datetime) -> Visitor:

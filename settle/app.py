@@ -22,7 +22,6 @@ from api.nul import NulGuard
 from api.router import API_PREFIX, build_router
 from portal import routes as portal
 from portal.delivery import Courier
-from portal.security import rate_limits
 
 
 def provide_settings(state: State) -> Settings:
@@ -67,7 +66,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         },
         exception_handlers=portal.html_for_portal(EXCEPTION_HANDLERS),
         before_send=[portal.portal_headers],
-        middleware=[NulGuard, *rate_limits()],  # NulGuard: a NUL in path, query or body is a 400
+        middleware=[NulGuard],  # NulGuard: a NUL in path, query or body is a 400
         stores={RATE_LIMIT_STORE: make_store(settings)},
         state=state,
         openapi_config=OpenAPIConfig(
