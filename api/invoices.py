@@ -147,6 +147,7 @@ class InvoiceController(Controller):
             stmt = stmt.where(Invoice.number == number)
         rows, nxt = page(db, stmt, Invoice.id, cursor, limit, entities=False)
         kinds = stages(db, rows)
+        db.close()  # all read: the connection goes back from this thread, before the answer is encoded
         return Page(items=[InvoiceRead.of(r, kinds.get((r.policy_id, r.dunning_step))) for r in rows], next_cursor=nxt)
 
     @get("/{invoice_id:str}", opt={"scope": "invoices:read"}, sync_to_thread=True)
