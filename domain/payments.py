@@ -18,7 +18,7 @@ from domain import customers as customers_mod
 from domain.errors import NotFound, ValidationError
 from domain.events import record
 from domain.ids import new_id
-from domain.invoices import UNSETTLED
+from domain.invoices import UNSETTLED, check_day
 from domain.models import Invoice, Payment, PaymentAllocation
 from domain.money import format_amount
 
@@ -122,6 +122,7 @@ def register_manual(
     allocations: list[AllocationRequest] | None = None,
     method: str = "manual",
 ) -> tuple[Payment, list[PaymentAllocation]]:
+    check_day(received_on, "received_on")
     try:
         customers_mod.get(session, org_id, customer_id)
     except NotFound:

@@ -208,10 +208,7 @@ def import_invoices(file: Path, slug: str) -> None:
         except ImportFailed as exc:
             session.rollback()
             fail("\n  ".join([f"{file}: nothing imported", *exc.problems]))
-        click.echo(
-            f"{file}: {result.created} invoices imported, {result.skipped} skipped as already present, "
-            f"{result.customers_created} new customers"
-        )
+        click.echo(f"{file}: {result.summary()}")
 
 
 @import_group.command("bank")
@@ -266,12 +263,17 @@ def run_command(as_of: str | None, slug: str | None, dry_run: bool) -> None:
     """
     import datetime as dt
 
+    from domain.invoices import check_day
     from settle import scheduler
 
     try:
         day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     except ValueError:
         fail(f"--as-of {as_of!r} is not a date of the form YYYY-MM-DD")
+    try:
+        check_day(day, "--as-of")
+    except DomainError as exc:
+        fail(exc.message)
     settings = load_settings()
     try:
         settings.require_secret()

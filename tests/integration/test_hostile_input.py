@@ -247,3 +247,26 @@ def test_posting_arbitrary_json_never_answers_500(api: Api, body: Any, bulk: Any
         assert r.status_code < 500, (path, payload, r.text)
         if r.status_code >= 400:
             assert set(r.json()) == {"error", "message", "field"}
+
+
+def test_a_far_as_of_on_the_command_line_exits_2_naming_it(tmp_path: Path, database_url: str) -> None:
+    """``settle run --as-of 2400-01-01`` is bad input, not a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    settle = Path(sys.executable).with_name("settle")
+    env = {**os.environ, "SETTLE_DATABASE_URL": database_url, "SETTLE_SECRET_KEYS": "k",
+           "SETTLE_MAIL_URL": f"file:{tmp_path}"}  # fmt: skip
+    done = subprocess.run([str(settle), "run", "--as-of", "2400-01-01"], env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "--as-of 2400-01-01 is outside the accepted dates" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_payment_outside_the_date_window_is_refused_by_name(api: Api) -> None:
+    customer = api.customer()
+    for day in ("0001-01-01", "2100-01-01"):
+        r = api.post("/payments", json={"customer_id": customer["id"], "amount": "10.00", "received_on": day})
+        assert r.status_code == 422 and r.json()["field"] == "received_on", r.text
+    assert api.get("/payments").json()["items"] == []
