@@ -90,22 +90,31 @@ def target(args: argparse.Namespace, url: str, seeded: _load.Seeded) -> _load.Ta
     )
 
 
-def litestar_app(url: str, data: dict[str, Any]) -> Any:
+def debtor_invoices() -> Any:
+    """The baselines' one indexed query: a debtor's unsettled invoices."""
     from sqlalchemy import bindparam, select
 
-    from adapters.db import make_engine
-    from adapters.rendering import environment
     from domain.invoices import UNSETTLED
-    from domain.models import Customer, Invoice
+    from domain.models import Invoice
 
-    engine = make_engine(url)
-    page = environment().from_string(PAGE)
     t = Invoice.__table__.c
-    query = (
+    return (
         select(t.number, t.due_date, t.open_cents, t.currency, t.status)
         .where(t.org_id == bindparam("org"), t.customer_id == bindparam("customer"), t.status.in_(UNSETTLED))
         .order_by(t.due_date)
     )
+
+
+def litestar_app(url: str, data: dict[str, Any]) -> Any:
+    from sqlalchemy import select
+
+    from adapters.db import make_engine
+    from adapters.rendering import environment
+    from domain.models import Customer
+
+    engine = make_engine(url)
+    page = environment().from_string(PAGE)
+    query = debtor_invoices()
     org_id = data["org_id"]
     with engine.connect() as conn:  # names and languages once, as the cookie would carry them
         people = {cid: (name, locale) for cid, name, locale in conn.execute(
@@ -150,21 +159,13 @@ def page_app(url: str, data: dict[str, Any]) -> Any:
     cookie in a dict, ONE indexed query (the debtor's unsettled invoices, whose rows are fetched
     and thrown away) and the full statement template from a context fetched before it started.
     The difference to ``settle`` is the session check, the read model and the app's plumbing."""
-    from sqlalchemy import bindparam, select
 
     from adapters.db import make_engine
-    from domain.invoices import UNSETTLED
-    from domain.models import Invoice
     from portal.pages import render_html
 
     contexts = _contexts(url, data)
     engine = make_engine(url)
-    t = Invoice.__table__.c
-    query = (
-        select(t.number, t.due_date, t.open_cents, t.currency, t.status)
-        .where(t.org_id == bindparam("org"), t.customer_id == bindparam("customer"), t.status.in_(UNSETTLED))
-        .order_by(t.due_date)
-    )
+    query = debtor_invoices()
     by_cookie = {value: cid for cid, value in data["cookies"].items()}
 
     @get("/portal", sync_to_thread=True)
