@@ -3,9 +3,11 @@
 A Checkout Session in payment mode for the exact open amount, linked back to
 Settle's payment by ``client_reference_id`` and metadata, and expiring after
 an hour. Webhooks are verified with the organisation's signing secret and the
-SDK's tolerance for the timestamp; a bad or stale signature is refused before
-anything is read. Refunds and disputes speak of a charge, not of the session:
-the session is found again through its payment intent.
+SDK's tolerance for the timestamp, both ways: the SDK refuses a timestamp too far
+in the past, and one more than the tolerance ahead of this clock is refused too.
+A bad, stale or future signature is refused before anything is read. Refunds and
+disputes speak of a charge, not of the session: the session is found again
+through its payment intent.
 """
 
 from __future__ import annotations
@@ -39,6 +41,17 @@ def _session_status(session: Mapping[str, Any]) -> ProviderStatus:
     if session.get("status") == "complete" and session.get("payment_status") in ("paid", "no_payment_required"):
         return "paid"
     return "pending"  # open, or complete and waiting for an asynchronous method
+
+
+def _refuse_future(header: str, now: float | None = None) -> None:
+    """The SDK checks only that the signed ``t=`` is not older than the tolerance; a timestamp more
+    than the tolerance ahead of this clock is refused as well (the SDK reads the first ``t=``)."""
+    stamps = [part[1] for part in (item.split("=", 2) for item in header.split(",")) if part[0] == "t"]
+    ahead = int(stamps[0]) - (time.time() if now is None else now)  # verify_header parsed it already
+    if ahead > TOLERANCE_S:
+        raise stripe.SignatureVerificationError(
+            f"Timestamp is {int(ahead)} s in the future (tolerance {TOLERANCE_S} s)", header, ""
+        )
 
 
 class StripeGateway:
@@ -107,6 +120,7 @@ class StripeGateway:
             payload = body.decode("utf-8")
             stripe.WebhookSignature.verify_header(payload, headers.get("stripe-signature") or "",
                                                   self.webhook_secret, tolerance=TOLERANCE_S)  # fmt: skip
+            _refuse_future(headers.get("stripe-signature") or "")
             event = json.loads(payload)  # only now: the bytes are Stripe's
             kind, obj = str(event.get("type", "")), event["data"]["object"]
         except (ValueError, KeyError, TypeError, AttributeError, stripe.SignatureVerificationError) as exc:
