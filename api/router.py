@@ -13,6 +13,7 @@ from api.docs import docs_page, openapi_json
 from api.dunning import DunningController, EventController, TaskController
 from api.errors import EXCEPTION_HANDLERS
 from api.invoices import InvoiceController
+from api.organisation import OrganisationController
 from api.payments import PaymentController
 from api.policies import PolicyController
 from api.providers import ProviderController
@@ -39,6 +40,7 @@ def build_router() -> Router:
             BankController,
             RequestController,
             ProviderController,
+            OrganisationController,
         ],
         dependencies={"auth": Provide(provide_auth, sync_to_thread=True), "db": Provide(provide_by_method)},
         exception_handlers=EXCEPTION_HANDLERS,

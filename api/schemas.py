@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, Struct, UnsetType
 
-from domain.models import Customer, Invoice, Payment, PaymentAllocation
+from domain.models import Customer, Invoice, Organisation, Payment, PaymentAllocation
 from domain.money import format_amount
 from domain.statement import Statement
 
@@ -291,3 +291,45 @@ class Page(Struct):
 
 def to_builtins(value: Any) -> Any:
     return msgspec.to_builtins(value)
+
+
+class OrganisationRead(Struct):
+    """The organisation's own details, as its e-mails, letters and portal show them."""
+
+    id: str
+    slug: str
+    name: str
+    email: str | None
+    phone: str | None
+    address: str | None
+    iban: str | None
+    kvk_number: str | None
+    vat_number: str | None
+    enterprise_number: str | None
+    country: str
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, o: Organisation) -> OrganisationRead:
+        return cls(
+            id=o.id, slug=o.slug, name=o.name, email=o.email, phone=o.phone, address=o.address, iban=o.iban,
+            kvk_number=o.kvk_number, vat_number=o.vat_number, enterprise_number=o.enterprise_number,
+            country=o.country or "NL", created_at=o.created_at,
+        )  # fmt: skip
+
+
+class OrganisationPatch(Struct, forbid_unknown_fields=True):
+    """Only the fields sent change; ``null`` or ``""`` clears one (not ``name`` or ``country``)."""
+
+    name: str | UnsetType = UNSET
+    email: str | UnsetType | None = UNSET
+    phone: str | UnsetType | None = UNSET
+    address: str | UnsetType | None = UNSET
+    iban: str | UnsetType | None = UNSET
+    kvk_number: str | UnsetType | None = UNSET
+    vat_number: str | UnsetType | None = UNSET
+    enterprise_number: str | UnsetType | None = UNSET
+    country: str | UnsetType = UNSET
+
+    def changes(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in self.__struct_fields__ if getattr(self, f) is not UNSET}

@@ -110,6 +110,10 @@ class Organisation(Base):
     website: Mapped[str | None] = mapped_column(String(200))
     address: Mapped[str | None] = mapped_column(Text)
     iban: Mapped[str | None] = mapped_column(String(34))
+    kvk_number: Mapped[str | None] = mapped_column(String(8))  # Dutch chamber of commerce (KvK), 8 digits
+    vat_number: Mapped[str | None] = mapped_column(String(20))  # e.g. NL123456789B01, BE0123456789
+    enterprise_number: Mapped[str | None] = mapped_column(String(12))  # Belgian KBO number, 0123.456.789
+    country: Mapped[str] = mapped_column(String(2), default="NL", server_default="NL")  # NL or BE
     mail_from: Mapped[str | None] = mapped_column(String(254))
     default_payment_term_days: Mapped[int] = mapped_column(default=30)
     max_extension_days: Mapped[int] = mapped_column(default=30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,4 +45,122 @@ def by_slug(session: Session, slug: str) -> Organisation:
     org = session.scalar(select(Organisation).where(Organisation.slug == slug))
     if org is None:
         raise NotFound(f"no organisation with slug {slug!r}", "org")
+    return org
+
+
+# --- the organisation's own details ------------------------------------------------
+
+COUNTRIES = ("NL", "BE")
+DETAILS = ("name", "email", "phone", "address", "iban", "kvk_number", "vat_number", "enterprise_number", "country")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_KVK = re.compile(r"^[0-9]{8}$")
+
+
+def _iban(value: str) -> str:
+    from stdnum import iban
+    from stdnum.exceptions import ValidationError as Invalid
+
+    try:
+        return str(iban.validate(value))
+    except Invalid as exc:
+        raise ValidationError(f"{value!r} is not a valid IBAN ({exc})", "iban") from None
+
+
+def _vat(value: str) -> str:
+    from stdnum.eu import vat
+    from stdnum.exceptions import ValidationError as Invalid
+
+    try:
+        return str(vat.validate(value))
+    except Invalid as exc:
+        raise ValidationError(
+            f"{value!r} is not a valid EU VAT number with its country prefix, such as NL123456789B01 ({exc})",
+            "vat_number",
+        ) from None
+
+
+def _enterprise(value: str) -> str:
+    from stdnum.be import vat
+    from stdnum.exceptions import ValidationError as Invalid
+
+    try:
+        number = str(vat.validate(value))
+    except Invalid as exc:
+        raise ValidationError(
+            f"{value!r} is not a valid Belgian enterprise number, such as 0403.170.701 ({exc})", "enterprise_number"
+        ) from None
+    return f"{number[:4]}.{number[4:7]}.{number[7:]}"
+
+
+def _phone(value: str, country: str) -> str:
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(value, country)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        raise ValidationError(f"{value!r} is not a valid phone number (e.g. +31 20 123 4567)", "phone")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def clean_details(changes: dict[str, Any], country: str = "NL") -> dict[str, Any]:
+    """``changes`` validated and normalised: IBAN and VAT number compact, the phone in E.164,
+    the enterprise number as 0123.456.789. An empty string clears a detail (not the name)."""
+    out: dict[str, Any] = {}
+    for field, raw in changes.items():
+        if field not in DETAILS:
+            raise ValidationError(f"unknown detail {field!r}", field)
+        if raw is not None and not isinstance(raw, str):
+            raise ValidationError(f"{field} must be a string", field)
+        value = (raw or "").strip()
+        if field == "address":
+            value = "\n".join(line.strip() for line in value.replace("\r\n", "\n").split("\n") if line.strip())
+        if field == "name":
+            if not value:
+                raise ValidationError("name must not be empty", "name")
+            if len(value) > 200:
+                raise ValidationError("name is longer than 200 characters", "name")
+            out[field] = value
+            continue
+        if field == "country":
+            if value.upper() not in COUNTRIES:
+                raise ValidationError(f"country {raw!r} must be one of {', '.join(COUNTRIES)}", "country")
+            out[field] = country = value.upper()
+            continue
+        if not value:
+            out[field] = None
+            continue
+        if field == "email":
+            if len(value) > 254 or not _EMAIL.match(value):
+                raise ValidationError(f"{value!r} is not an e-mail address", "email")
+        elif field == "address":
+            if len(value) > 500:
+                raise ValidationError("address is longer than 500 characters", "address")
+        elif field == "iban":
+            value = _iban(value)
+        elif field == "vat_number":
+            value = _vat(value)
+        elif field == "enterprise_number":
+            value = _enterprise(value)
+        elif field == "kvk_number":
+            compact = re.sub(r"[\s.]", "", value)
+            if not _KVK.match(compact):
+                raise ValidationError(f"{value!r} is not a KvK number: 8 digits, such as 12345678", "kvk_number")
+            value = compact
+        out[field] = value
+    if out.get("phone"):
+        out["phone"] = _phone(out["phone"], country)
+    return out
+
+
+def update(session: Session, org: Organisation, changes: dict[str, Any]) -> Organisation:
+    """Set the organisation's own details (all validated before any is changed)."""
+    cleaned = clean_details(changes, str(changes.get("country") or org.country or "NL").upper()[:2])
+    changed = {k: v for k, v in cleaned.items() if getattr(org, k) != v}
+    for field, value in changed.items():
+        setattr(org, field, value)
+    if changed:
+        session.flush()
+        record(session, org.id, "organisation.updated", org, fields=sorted(changed))
     return org

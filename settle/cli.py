@@ -126,6 +126,48 @@ def org_create(name: str, slug: str | None) -> None:
         click.echo("Keep the API key now: only its hash is stored.", err=True)
 
 
+_DETAIL_OPTIONS = {
+    "name": "--name", "email": "--email", "phone": "--phone", "address": "--address", "iban": "--iban",
+    "kvk_number": "--kvk", "vat_number": "--vat", "enterprise_number": "--enterprise-number", "country": "--country",
+}  # fmt: skip
+
+
+@org.command("update")
+@click.argument("slug")
+@click.option("--name", default=None, help="The creditor's name as debtors know it.")
+@click.option("--email", default=None, help="Contact e-mail shown to debtors.")
+@click.option("--phone", default=None, help="Contact phone number; stored as E.164 (+31201234567).")
+@click.option("--address", default=None, help="Postal address; separate lines with a newline or '\\n'.")
+@click.option("--iban", default=None, help="The account debtors pay into (checked).")
+@click.option("--kvk", "kvk_number", default=None, help="Chamber of commerce (KvK) number, 8 digits.")
+@click.option("--vat", "vat_number", default=None, help="VAT number with its country prefix, e.g. NL123456789B01.")
+@click.option("--enterprise-number", "enterprise_number", default=None,
+              help="Belgian enterprise (KBO/BCE) number, e.g. 0403.170.701.")  # fmt: skip
+@click.option("--country", default=None, type=click.Choice(["NL", "BE"], case_sensitive=False),
+              help="The creditor's country.")  # fmt: skip
+def org_update(slug: str, **details: str | None) -> None:
+    """Set an organisation's own details, shown in e-mail footers, letterheads and the portal.
+
+    Only the options given change; an empty value ('') clears a detail. Everything is checked
+    before anything is written: a bad IBAN, VAT, KvK or enterprise number exits 2 naming it."""
+    changes = {k: v for k, v in details.items() if v is not None}
+    if "address" in changes:
+        changes["address"] = str(changes["address"]).replace("\\n", "\n")
+    if not changes:
+        fail("nothing to change: give at least one of " + ", ".join(_DETAIL_OPTIONS.values()))
+    with session_scope(load_settings()) as session:
+        organisation = organisations.by_slug(session, slug)
+        try:
+            organisations.update(session, organisation, changes)
+        except DomainError as exc:
+            session.rollback()
+            fail(f"{_DETAIL_OPTIONS.get(exc.field or '', exc.field)}: {exc.message}")
+        for field, option in _DETAIL_OPTIONS.items():
+            value = getattr(organisation, field)
+            shown = str(value).replace("\n", ", ") if value else "-"
+            click.echo(f"{option[2:]:<18} {shown}")
+
+
 @org.command("set-provider")
 @click.argument("slug")
 @click.argument("provider", type=click.Choice(["mollie", "stripe"]))
