@@ -1,7 +1,9 @@
-"""Words for the portal's own e-mails: the thank-you for a payment and a fresh link.
+"""Words for the portal's own e-mails: the thank-you for a payment, a fresh link, and the
+acknowledgement of a dispute, an extension or a promise.
 
-Implements ``domain.checkout.ReceiptComposer`` and ``domain.fresh_links.LinkComposer``
-with the templates ``email/notice.{html,txt}.j2`` and ``email/<locale>/<kind>.j2``.
+Implements ``domain.checkout.ReceiptComposer``, ``domain.fresh_links.LinkComposer`` and
+``domain.debtor_requests.AckComposer`` with the templates ``email/notice.{html,txt}.j2`` and
+``email/<locale>/<kind>.j2``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from adapters.settings import Settings
 from domain import portal_links
 from domain.checkout import Receipt
 from domain.dunning.messages import Rendered
-from domain.models import Customer, Organisation
+from domain.models import Customer, DebtorRequest, Invoice, Organisation
 
 
 @dataclass
@@ -32,6 +34,8 @@ class Notice:
     payment: Any = None
     unallocated_cents: int = 0
     as_of: dt.date | None = None
+    request: DebtorRequest | None = None
+    invoices: list[Invoice] = field(default_factory=list)
 
     @property
     def locale(self) -> str:
@@ -68,3 +72,7 @@ class PortalMailer:
 
     def fresh_link(self, org: Organisation, customer: Customer, url: str) -> Rendered:
         return self.render(Notice("portal_link", org, customer, url))
+
+    def acknowledgement(self, org: Organisation, customer: Customer, request: DebtorRequest,
+                        invoices: list[Invoice], url: str) -> Rendered:  # fmt: skip
+        return self.render(Notice("request_received", org, customer, url, request=request, invoices=invoices))

@@ -6,40 +6,12 @@ import datetime as dt
 import functools
 from pathlib import Path
 
+from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
-_MONTHS = {
-    "nl": [
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ],
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-}
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 
 
@@ -54,13 +26,23 @@ def money(cents: int, currency: str = "EUR", locale: str = "nl") -> str:
     return f"{sign}{symbol}{grouped}.{frac:02d}"
 
 
+@functools.lru_cache(maxsize=4096)  # Babel is slow per call; a page shows a few distinct days
 def long_date(day: dt.date, locale: str = "nl") -> str:
-    months = _MONTHS.get(locale, _MONTHS["en"])
-    return f"{day.day} {months[day.month - 1]} {day.year}"
+    """``4 november 2026`` / ``4 November 2026`` (Babel's month names)."""
+    return str(format_date(day, "d MMMM y", locale="nl" if locale == "nl" else "en"))
 
 
+@functools.lru_cache(maxsize=4096)
 def short_date(day: dt.date, locale: str = "nl") -> str:
-    return day.strftime("%d-%m-%Y") if locale == "nl" else day.isoformat()
+    """``04-11-2026`` in Dutch, ``4 Nov 2026`` in English (never the ISO form, which reads as a code)."""
+    return day.strftime("%d-%m-%Y") if locale == "nl" else str(format_date(day, "d MMM y", locale="en"))
+
+
+def nowrap(text: object) -> Markup:
+    """For HTML e-mail: an amount (``€ 1.234,56``) or a date that never breaks over two lines.
+    A ``white-space: nowrap`` span rather than ``&nbsp;``, so the text itself (and a search in it)
+    stays the same as in the plain-text part."""
+    return Markup('<span style="white-space: nowrap;">{}</span>').format(text)
 
 
 def split_paragraphs(text: str) -> list[str]:
@@ -82,5 +64,6 @@ def environment() -> Environment:
     env.filters["money"] = money
     env.filters["long_date"] = long_date
     env.filters["short_date"] = short_date
+    env.filters["nowrap"] = nowrap
     env.filters["split_paragraphs"] = split_paragraphs
     return env

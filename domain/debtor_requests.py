@@ -10,21 +10,27 @@
   date to ``new_due_date`` and the track counts from there; rejecting either
   lifts the pause. An accepted promise keeps its pause: if the date passes
   unpaid, dunning simply resumes.
+
+Every request made from the portal is acknowledged by e-mail (``acknowledge``): what was
+asked, about which invoices, what happens next, and the link back. It goes through the
+outbox like every other message, once per request.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import invoices as invoices_mod
+from domain import outbox
+from domain.dunning.messages import Rendered
 from domain.errors import Conflict, NotFound, ValidationError
 from domain.events import record
 from domain.invoices import UNSETTLED
-from domain.models import Customer, DebtorRequest, Invoice, Organisation, utcnow
+from domain.models import Customer, DebtorRequest, Invoice, Organisation, OutboxMessage, utcnow
 from domain.policies import end_pause, policy_for, schedule
 
 KINDS = ("dispute", "extension", "promise")
@@ -119,6 +125,46 @@ def create(
     record(session, org.id, "request.created", request, actor=f"customer:{customer.id}", request_kind=kind,
            invoices=[inv.number for inv in chosen], date=date.isoformat() if date else None)  # fmt: skip
     return request
+
+
+class AckComposer(Protocol):
+    """Supplied by the caller (``adapters.portal_mail.PortalMailer``): a link and the words."""
+
+    def portal_url(self, session: Session, customer: Customer) -> str: ...
+
+    def acknowledgement(self, org: Organisation, customer: Customer, request: DebtorRequest,
+                        invoices: list[Invoice], url: str) -> Rendered: ...  # fmt: skip
+
+
+def acknowledgement_key(request_id: str) -> str:
+    """One acknowledgement per request: a retried form post never sends two."""
+    return f"request_received:{request_id}"
+
+
+def acknowledge(session: Session, request: DebtorRequest, composer: AckComposer,
+                now: dt.datetime | None = None) -> OutboxMessage | None:  # fmt: skip
+    """Queue the e-mail that confirms ``request`` to the customer's address on file, in the
+    caller's transaction; ``None`` when the customer has no e-mail address."""
+    customer = session.get_one(Customer, request.customer_id)
+    if not customer.email:
+        record(session, request.org_id, "request.acknowledged", request, sent=False, why="no e-mail address")
+        return None
+    org = session.get_one(Organisation, request.org_id)
+    invoices = list(
+        session.scalars(
+            select(Invoice)
+            .where(Invoice.org_id == org.id, Invoice.id.in_(request.invoice_ids))
+            .order_by(Invoice.due_date, Invoice.number)
+        )
+    )
+    rendered = composer.acknowledgement(org, customer, request, invoices, composer.portal_url(session, customer))
+    message = outbox.add(
+        session, org_id=org.id, customer_id=customer.id, kind="request_received",
+        key=acknowledgement_key(request.id), to=customer.email, subject=rendered.subject, text=rendered.text,
+        html=rendered.html, created_at=now,
+    )  # fmt: skip
+    record(session, org.id, "request.acknowledged", request, sent=True, message_id=message.id)
+    return message
 
 
 def get(session: Session, org_id: str, request_id: str, *, for_update: bool = False) -> DebtorRequest:

@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters.rendering import long_date
@@ -17,7 +18,7 @@ from adapters.settings import Settings
 from domain import checkout, debtor_requests
 from domain.errors import ValidationError
 from domain.gateway import GatewayError, ProviderState
-from domain.models import DebtorRequest, Payment
+from domain.models import DebtorRequest, Invoice, Payment, PaymentAllocation
 from portal import gateways, pages
 from portal.callbacks import register
 from portal.delivery import deliver_soon
@@ -107,7 +108,8 @@ class AccountController(Controller):
         try:
             if gateway is None:
                 raise ValidationError("this payment method is not available", "provider")
-            payment = checkout.start(wdb, visitor.customer, values(data, "invoice_ids"), provider)
+            payment = checkout.start(wdb, visitor.customer, payable_ids(wdb, visitor, values(data, "invoice_ids")),
+                                     provider)  # fmt: skip
         except ValidationError as exc:
             wdb.rollback()
             ctx = statement_context(wdb, settings, visitor.customer, visitor.org, pages.today(),
@@ -157,7 +159,7 @@ class AccountController(Controller):
                     task = deliver_soon(request.app.state.courier, visitor.org.id)
                 wdb.commit()
         template = "portal/_payment_status.html.j2" if is_htmx(request) else "portal/payment.html.j2"
-        response = page(settings, visitor, template, payment=found)
+        response = page(settings, visitor, template, payment=found, **receipt_context(db, settings, visitor, found))
         response.background = task
         return response
 
@@ -168,8 +170,9 @@ class AccountController(Controller):
         JavaScript the browser is sent back to the statement, which shows the confirmation."""
         visitor = visit(request, wdb, settings)
         check_csrf(request, data, visitor.session.csrf)
-        form = RespondForm(kind=value(data, "kind"), invoice_ids=values(data, "invoice_ids"),
-                           reason=value(data, "reason"), date=value(data, "date"),
+        kind = value(data, "kind")
+        form = RespondForm(kind=kind, invoice_ids=values(data, "invoice_ids"),
+                           reason=value(data, "reason"), date=value(data, f"date_{kind}") or value(data, "date"),
                            message=value(data, "message")[:4000])  # fmt: skip
         today = pages.today()
         try:
@@ -185,11 +188,18 @@ class AccountController(Controller):
             ctx = statement_context(wdb, settings, visitor.customer, visitor.org, today, form=form)
             template = "portal/_respond.html.j2" if is_htmx(request) else "portal/statement.html.j2"
             return page(settings, visitor, template, status=422, **ctx)
+        acknowledged = debtor_requests.acknowledge(wdb, created, request.app.state.mailer, pages.now())
         wdb.commit()
+        task = deliver_soon(request.app.state.courier, visitor.org.id) if acknowledged is not None else None
         if not is_htmx(request):
-            return Redirect(f"/portal?sent={created.id}#respond", status_code=303)
-        ctx = statement_context(wdb, settings, visitor.customer, visitor.org, today, sent=created)
-        return page(settings, visitor, "portal/_respond.html.j2", status=200, oob=True, **ctx)
+            response: Response[Any] = Redirect(f"/portal?sent={created.id}#respond", status_code=303)
+        else:
+            # The summary (total, 'pay everything'), the invoices and the requests come along out
+            # of band: what is payable changed, and every amount on the page says so at once.
+            ctx = statement_context(wdb, settings, visitor.customer, visitor.org, today, sent=created)
+            response = page(settings, visitor, "portal/_respond.html.j2", status=200, oob=True, **ctx)
+        response.background = task
+        return response
 
     @post("/sign-out", sync_to_thread=True, status_code=200)
     def sign_out(self, request: Request[Any, Any, Any], wdb: Session, settings: Settings,
@@ -202,6 +212,51 @@ class AccountController(Controller):
                                 body_key="signed_out_body")  # fmt: skip
         clear_session_cookie(response, settings)
         return response
+
+
+def payable_ids(db: Session, visitor: Visitor, chosen: list[str]) -> list[str]:
+    """The invoices a payment from the portal is for. Invoices handed to a collection agency are
+    paid to the agency: never chosen here, and not part of 'everything' (none chosen)."""
+    handed = {inv.id for inv in checkout.payable(db, visitor.customer) if inv.status == "in_collection"}
+    if not handed:
+        return chosen
+    if any(i in handed for i in chosen):
+        raise ValidationError("choose among your open invoices", "invoice_ids")
+    if chosen:
+        return chosen
+    rest = [inv.id for inv in checkout.payable(db, visitor.customer) if inv.status == "open"]
+    if not rest:
+        raise ValidationError("there is nothing open to pay", "invoice_ids")
+    return rest
+
+
+def receipt_context(db: Session, settings: Settings, visitor: Visitor, payment: Payment) -> dict[str, Any]:
+    """What the return page shows beside the status: a paid payment's receipt (the thank-you
+    e-mail's facts: amount, date, invoices, reference), or a way to try a failed one again."""
+    ids = list(payment.requested_invoice_ids or [])
+    lines: list[Any] = []
+    if payment.status == "paid":
+        lines = list(db.execute(
+            select(Invoice.number, Invoice.currency, PaymentAllocation.amount_cents, Invoice.open_cents)
+            .join(Invoice, Invoice.id == PaymentAllocation.invoice_id)
+            .where(PaymentAllocation.payment_id == payment.id, PaymentAllocation.org_id == visitor.org.id)
+            .order_by(Invoice.due_date, Invoice.number)
+        ).all())  # fmt: skip
+    retry: list[Invoice] = []
+    provider = None
+    if payment.status in ("failed", "canceled", "expired") and ids:
+        wanted = set(ids)  # the same invoices again, as far as they are still open and payable here
+        retry = [inv for inv in checkout.payable(db, visitor.customer) if inv.id in wanted and inv.status == "open"]
+        offered = gateways.available(db, settings, visitor.org)
+        provider = payment.provider if payment.provider in offered else (offered[0] if offered else None)
+    return {
+        "org": visitor.org,
+        "customer": visitor.customer,
+        "receipt_lines": lines,
+        "retry_ids": [inv.id for inv in retry] if provider else [],
+        "retry_cents": sum(inv.open_cents for inv in retry),
+        "retry_provider": provider,
+    }
 
 
 def parse_date(text: str) -> dt.date:
@@ -234,4 +289,3 @@ def pay_error_key(exc: ValidationError) -> str:
     if "nothing" in exc.message:
         return "err_nothing"
     return "err_invoice_ids"
-

@@ -29,13 +29,31 @@ class RespondForm:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+PAYABLE_HERE = ("open",)  # disputed: on hold; in_collection: paid to the agency, not here
+
+
 def pay_all_ids(lines: list[statement.StatementLine]) -> dict[str, list[str]]:
-    """Per currency, the invoices 'pay everything' covers: all open, disputed ones left out."""
+    """Per currency, the invoices 'pay everything' covers: the open ones, disputed ones and
+    ones handed to a collection agency left out. The form sends exactly these ids, so the
+    amount on its button is the amount the checkout charges."""
     out: dict[str, list[str]] = {}
     for ln in lines:
-        if ln.invoice.status != "disputed":
+        if ln.invoice.status in PAYABLE_HERE:
             out.setdefault(ln.invoice.currency, []).append(ln.invoice.id)
     return out
+
+
+def date_window(org: Organisation, lines: list[statement.StatementLine], as_of: dt.date) -> dict[str, dt.date]:
+    """``min``/``max`` of the date inputs: only dates the server accepts (``debtor_requests.create``).
+    An extension's latest date counts from the earliest due date of the invoices it can be about."""
+    open_lines = [ln.invoice for ln in lines if ln.invoice.status in PAYABLE_HERE]
+    days = dt.timedelta(days=org.max_extension_days)
+    ext = min((inv.due_date for inv in open_lines), default=as_of) + days
+    return {
+        "min": as_of + dt.timedelta(days=1),
+        "extension": ext,
+        "promise": as_of + days,
+    }
 
 
 def statement_context(
@@ -67,6 +85,8 @@ def statement_context(
         "totals": list(st.totals.values()),
         "pay_all": [(cur, ids, sum(amounts[i] for i in ids)) for cur, ids in payable.items()],
         "has_disputed": any(ln.invoice.status == "disputed" for ln in st.lines),
+        "has_collection": any(ln.invoice.status == "in_collection" for ln in st.lines),
+        "dates": date_window(org, st.lines, as_of),
         "payments": view.payments,
         "requests": requests,
         "numbers": numbers,
