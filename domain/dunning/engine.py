@@ -693,9 +693,10 @@ def deliver(
 
     Each batch is claimed for this run in a short transaction (``outbox.claim``). The
     SMTP conversation then runs with no transaction open; each message the server
-    accepted is recorded in a tiny transaction of its own before the next is sent, so a
-    crash (kill -9 included) at any point re-sends at most the one message that was on
-    the wire when it died, never one whose acceptance was recorded. Refusals and the
+    accepted is recorded in a tiny transaction of its own before the next is sent
+    (``outbox.SentRecorder``: no disk flush per message), so a crash of the process
+    (kill -9 included) at any point re-sends at most the one message that was on the wire
+    when it died, never one whose acceptance was recorded. Refusals and the
     release of what was not tried are recorded in one statement per batch.
     """
     summary = summary or RunSummary()
@@ -705,6 +706,7 @@ def deliver(
     sent = 0
     try:
         with _reader(factory).connect() as conn:
+            recorder = outbox.SentRecorder(conn)
             while limit is None or sent < limit:
                 with conn.begin():
                     size = batch_size if limit is None else min(batch_size, limit - sent)
@@ -729,8 +731,7 @@ def deliver(
                             passed.add(m.id)
                             summary.failed += 1
                             continue
-                        with conn.begin():
-                            outbox.mark_sent(conn, m.id, at=now(), attempts=attempts)
+                        recorder.record(m.id, at=now(), attempts=attempts)
                         summary.delivered += 1
                         sent += 1
                 finally:
