@@ -1,11 +1,14 @@
 # Two commands on a fresh machine:
 #   make demo   venv, install, SQLite demo database, sandbox payments, serve on 127.0.0.1:8000
+#               (make demo PORT=8123 serves, and points the e-mails' links, at port 8123)
 #   make test   venv, install, the whole test suite (SQLite; set SETTLE_TEST_DATABASE_URL for PostgreSQL)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+PORT   ?= 8000
+DEMO_ARGS ?=
 
 .PHONY: demo test lint bench clean
 
@@ -16,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/settle demo
+	$(BIN)/settle demo --port $(PORT) $(DEMO_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider
@@ -32,4 +35,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) settle-demo.db* settle-demo.secret outbox test-output
+	rm -rf $(VENV) settle-demo.db* settle-demo.secret settle-demo.env outbox test-output

@@ -394,15 +394,30 @@ def serve(host: str, port: int, workers: int, proxy_headers: bool, forwarded_all
 
 
 @main.command()
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=int,
+              help="Serve here; the e-mails' links point here too, unless SETTLE_BASE_URL is set.")  # fmt: skip
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--database", default="settle-demo.db", show_default=True, help="SQLite file to create or reopen.")
 @click.option("--no-serve", is_flag=True, help="Seed and print the links, then exit.")
-def demo(port: int, host: str, database: str, no_serve: bool) -> None:
-    """Create (or reopen) a demo database, seed it, print a key and links, and serve."""
-    from settle.demo import run_demo
+@click.option("--today", default=None, hidden=True, help="Pretend today is this day (YYYY-MM-DD; for tests).")
+def demo(port: int, host: str, database: str, no_serve: bool, today: str | None) -> None:
+    """Create (or reopen) a demo database, seed it, print a key and links, and serve.
 
-    run_demo(host=host, port=port, database=database, serve=not no_serve)
+    A port that is taken fails at once (exit 2), before anything is written. The settings
+    of the demo (database, signing key, base URL) are written to FILE.env beside the database
+    (settle-demo.env) for `settle run` in another terminal; a new demo key revokes the last one."""
+    import datetime as dt
+
+    from settle.demo import DemoError, run_demo
+
+    try:
+        day = dt.date.fromisoformat(today) if today else None
+    except ValueError:
+        fail(f"--today {today!r} is not a date of the form YYYY-MM-DD")
+    try:
+        run_demo(host=host, port=port, database=database, serve=not no_serve, today=day)
+    except DemoError as exc:
+        fail(str(exc))
 
 
 if __name__ == "__main__":  # pragma: no cover

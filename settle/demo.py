@@ -3,91 +3,212 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import secrets
+import shlex
+import socket
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from adapters import migrate
 from adapters.db import make_engine, make_sessionmaker
 from adapters.settings import Settings, normalize_database_url
 from domain import apikeys, customers, invoices, organisations, portal_links
-from domain.models import Customer, Organisation
+from domain.models import ApiKey, Customer, Organisation, UTCDateTime
 
 DEMO_SLUG = "demo"
 
-# (name, kind, locale, email, [(days overdue, amount in cents)])
-CUSTOMERS = [
-    ("Bakkerij Jansen B.V.", "business", "nl", "administratie@bakkerij-jansen.example", [(-14, 48_400), (10, 121_000)]),
-    ("Kees de Vries", "consumer", "nl", "kees.devries@example.nl", [(3, 8_950)]),
-    ("Harbour Logistics Ltd", "business", "en", "accounts@harbour-logistics.example", [(20, 1_250_000), (45, 380_050)]),
-    ("Fatima El Amrani", "consumer", "nl", "fatima.elamrani@example.nl", [(30, 24_999)]),
-    ("Groenland Hoveniers V.O.F.", "business", "nl", "info@groenland.example", [(-3, 66_000), (60, 210_000)]),
-    ("Sarah Whitfield", "consumer", "en", "sarah.whitfield@example.co.uk", [(90, 15_500)]),
-    ("Autobedrijf Visser", "business", "nl", "boekhouding@visser-auto.example", [(120, 455_000)]),
-    ("Studio Noord", "business", "en", "hello@studionoord.example", [(7, 99_500), (14, 42_350)]),
-    ("Jan Bakker", "consumer", "nl", "jan.bakker@example.nl", [(35, 32_000)]),
-    ("Café De Zwaan", "business", "nl", "eigenaar@cafedezwaan.example", [(50, 187_500)]),
-    ("Müller Maschinenbau GmbH", "business", "en", "buchhaltung@mueller-mb.example", [(0, 2_600_000)]),
-    ("Lotte Smit", "consumer", "nl", "lotte.smit@example.nl", [(-30, 12_100), (28, 6_050)]),
+# (name, kind, locale, email, [(days overdue today, amount in cents, paid how many days after due or None)])
+CUSTOMERS: list[tuple[str, str, str, str, list[tuple[int, int, int | None]]]] = [
+    ("Bakkerij Jansen B.V.", "business", "nl", "administratie@bakkerij-jansen.example",
+     [(95, 73_200, 2), (65, 51_800, -1), (10, 121_000, None), (-14, 48_400, None)]),
+    ("Kees de Vries", "consumer", "nl", "kees.devries@example.nl", [(3, 8_950, None)]),
+    ("Harbour Logistics Ltd", "business", "en", "accounts@harbour-logistics.example",
+     [(80, 640_000, 12), (45, 380_050, None), (20, 1_250_000, None)]),
+    ("Fatima El Amrani", "consumer", "nl", "fatima.elamrani@example.nl", [(30, 24_999, None)]),
+    ("Groenland Hoveniers V.O.F.", "business", "nl", "info@groenland.example",
+     [(60, 210_000, None), (-3, 66_000, None)]),
+    ("Sarah Whitfield", "consumer", "en", "sarah.whitfield@example.co.uk", [(90, 15_500, None)]),
+    ("Autobedrijf Visser", "business", "nl", "boekhouding@visser-auto.example", [(120, 455_000, None)]),
+    ("Studio Noord", "business", "en", "hello@studionoord.example", [(14, 42_350, None), (7, 99_500, None)]),
+    ("Jan Bakker", "consumer", "nl", "jan.bakker@example.nl", [(35, 32_000, None)]),
+    ("Café De Zwaan", "business", "nl", "eigenaar@cafedezwaan.example", [(100, 98_000, 20), (50, 187_500, None)]),
+    ("Müller Maschinenbau GmbH", "business", "en", "buchhaltung@mueller-mb.example", [(0, 2_600_000, None)]),
+    ("Lotte Smit", "consumer", "nl", "lotte.smit@example.nl", [(28, 6_050, None), (-10, 12_100, None)]),
+]  # fmt: skip
+
+# Part payments: (customer, days overdue of the invoice today, paid how many days after due, cents).
+PART_PAYMENTS: list[tuple[str, int, int, int]] = [
+    ("Harbour Logistics Ltd", 45, 12, 100_000),
+    ("Jan Bakker", 35, 20, 7_000),
+]
+# Debtors' requests: (customer, days overdue of the invoice, made how many days ago, kind, reason / days ahead).
+REQUESTS: list[tuple[str, int, int, str, str | int]] = [
+    ("Fatima El Amrani", 30, 12, "dispute", "wrong_amount"),
+    ("Autobedrijf Visser", 120, 4, "promise", 10),
 ]
 
+# What ``settle run`` does on the day of the demo, after the replay up to yesterday: the
+# steps that fall due today. The README says the same; tests/integration/test_demo_issue15.py
+# holds both to it.
+TODAYS_RUN = [
+    ("Studio Noord", "statement_reminder", "a statement reminder about two invoices, 7 and 14 days overdue"),
+    ("Lotte Smit", "final_reminder", "a final reminder, 28 days overdue"),
+    ("Jan Bakker", "formal_notice", "a formal notice, 35 days overdue (and its letter)"),
+    ("Café De Zwaan", "collection_handover", "the collection hand-over, 50 days overdue (a letter and a task)"),
+]
+TODAYS_LINE = "examined 5 invoices, 4 messages, 1 tasks, 2 letters, 0 steps skipped, 4 delivered, 0 failed"
 
-def seed(session: Session, today: dt.date) -> Organisation:
-    """Create the demo organisation once; reopening the demo keeps what is there."""
-    org = session.scalar(select(Organisation).where(Organisation.slug == DEMO_SLUG))
-    if org is not None:
-        return org
-    org, _ = organisations.create(session, "Groothandel Demo B.V.", DEMO_SLUG)
-    org.email = "debiteuren@groothandel-demo.example"
-    org.phone = "+31 20 123 4567"
-    org.address = "Keizersgracht 1\n1015 AA Amsterdam"
-    org.iban = "NL91ABNA0417164300"
-    number = 2026000
-    for i, (name, kind, locale, email, lines) in enumerate(CUSTOMERS, start=1):
-        customer = customers.create(
-            session,
-            org.id,
-            name=name,
-            kind=kind,
-            locale=locale,
-            email=email,
-            external_ref=f"DEB-{1000 + i}",
-            payment_term_days=14 if kind == "consumer" else 30,
-        )
-        for days_overdue, cents in lines:
+# The columns that say when something happened; the replay moves them to the day it happened.
+# (Expiry, retry and revocation times keep their real values.)
+_NOT_HISTORY = {"expires_at", "next_attempt_at", "revoked_at", "last_used_at"}
+
+
+def _history_columns() -> list[tuple[Any, Any]]:
+    from domain.models import Base
+
+    return [
+        (table, column)
+        for table in Base.metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, UTCDateTime) and column.name not in _NOT_HISTORY
+    ]
+
+
+def _backdate(session: Session, at: dt.datetime) -> None:
+    """Everything written since the last stamp (so: later than ``at``) happened at ``at``."""
+    for table, column in _history_columns():
+        session.execute(update(table).where(column > at).values({column.name: at}))
+
+
+def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=dt.UTC)
+
+
+@dataclass
+class _Planned:
+    customer: str
+    days_overdue: int
+    new: invoices.NewInvoice
+
+
+def _plan(org_id: str, session: Session, today: dt.date) -> list[_Planned]:
+    by_name = {c.name: c for c in session.scalars(select(Customer).where(Customer.org_id == org_id))}
+    number, out = 2026000, []
+    for name, _kind, locale, _, lines in CUSTOMERS:
+        customer = by_name[name]
+        term = customer.payment_term_days or 30
+        for days_overdue, cents, _paid in sorted(lines, key=lambda ln: -ln[0]):
             number += 1
             due = today - dt.timedelta(days=days_overdue)
-            term = customer.payment_term_days or 30
-            invoices.create(
-                session,
-                org,
-                invoices.NewInvoice(
-                    number=f"F{number}",
-                    issue_date=due - dt.timedelta(days=term),
-                    due_date=due,
-                    amount_cents=cents,
-                    currency="EUR",
-                    customer_id=customer.id,
-                    description="Levering volgens order" if locale == "nl" else "Delivery as ordered",
-                ),
-            )
-    return org
+            new = invoices.NewInvoice(
+                number=f"F{number}", issue_date=min(due - dt.timedelta(days=term), today), due_date=due,
+                amount_cents=cents, currency="EUR", customer_id=customer.id,
+                description="Levering volgens order" if locale == "nl" else "Delivery as ordered",
+            )  # fmt: skip
+            out.append(_Planned(name, days_overdue, new))
+    return out
+
+
+def seed(session: Session, today: dt.date) -> tuple[Organisation, bool]:
+    """The demo organisation and its customers, made once (and whether they were made now)."""
+    org = session.scalar(select(Organisation).where(Organisation.slug == DEMO_SLUG))
+    if org is not None:
+        return org, False
+    org, first = organisations.create(session, "Groothandel Demo B.V.", DEMO_SLUG)
+    apikeys.revoke(session, first.record.prefix)  # nobody saw it: the demo prints its own key
+    organisations.update(session, org, {
+        "email": "debiteuren@groothandel-demo.example", "phone": "+31 20 123 4567",
+        "address": "Keizersgracht 1\n1015 AA Amsterdam", "iban": "NL91ABNA0417164300",
+        "kvk_number": "12345678", "vat_number": "NL004495445B01",
+    })  # fmt: skip
+    for i, (name, kind, locale, email, _) in enumerate(CUSTOMERS, start=1):
+        customers.create(
+            session, org.id, name=name, kind=kind, locale=locale, email=email, external_ref=f"DEB-{1000 + i}",
+            payment_term_days=14 if kind == "consumer" else 30,
+        )  # fmt: skip
+    return org, True
 
 
 def replay_history(engine: Engine, settings: Settings, today: dt.date) -> None:
-    """Run the scheduler weekly over the last months, so the demo has invoices at every
-    dunning stage, letters, call tasks and a mailbox of reminders, as if it had been in cron."""
+    """Live the demo's last months day by day up to yesterday, as if Settle had been in cron:
+    each invoice is created on its issue date, payments and debtors' requests arrive on their
+    days, the scheduler runs every morning, and every row keeps the date it happened on. What
+    falls due today is left for ``settle run`` (see ``TODAYS_RUN``)."""
     from settle import scheduler
 
-    day = today - dt.timedelta(days=126)
-    while day <= today:
+    factory = make_sessionmaker(engine)
+    with factory() as session:
+        org = session.scalars(select(Organisation).where(Organisation.slug == DEMO_SLUG)).one()
+        planned = _plan(org.id, session, today)
+        start = min(p.new.issue_date for p in planned)
+        _backdate(session, _at(start, 8))  # the organisation and its customers
+        session.commit()
+    paid = {(name, d): after for name, _, _, _, lines in CUSTOMERS for d, _, after in lines if after is not None}
+    made: dict[tuple[str, int], str] = {}
+    day = start
+    while day < today:
+        with factory() as session:
+            org = session.get_one(Organisation, org.id)
+            for p in planned:
+                if p.new.issue_date == day:
+                    made[(p.customer, p.days_overdue)] = invoices.create(session, org, p.new).id
+            _backdate(session, _at(day, 8, 30))
+            session.commit()
         scheduler.run(engine, settings, as_of=day, org_slug=DEMO_SLUG)
-        day += dt.timedelta(days=7)
-    scheduler.run(engine, settings, as_of=today, org_slug=DEMO_SLUG)
+        with factory() as session:
+            _backdate(session, _at(day, 9))
+            _debtors_day(session, org.id, day, today, made, paid)
+            _backdate(session, _at(day, 14))
+            session.commit()
+        day += dt.timedelta(days=1)
+    with factory() as session:  # invoices issued today (not yet due) are simply new
+        org = session.get_one(Organisation, org.id)
+        for p in planned:
+            if p.new.issue_date >= today:
+                invoices.create(session, org, p.new)
+        session.commit()
+
+
+def _debtors_day(session: Session, org_id: str, day: dt.date, today: dt.date, made: dict[tuple[str, int], str],
+                 paid: dict[tuple[str, int], int]) -> None:  # fmt: skip
+    """The payments and requests that arrive on ``day``."""
+    from domain import debtor_requests, payments
+    from domain.models import Invoice
+
+    def due_of(days_overdue: int) -> dt.date:
+        return today - dt.timedelta(days=days_overdue)
+
+    def pay(key: tuple[str, int], cents: int | None) -> None:
+        inv = session.get_one(Invoice, made[key])
+        payments.register_manual(
+            session, org_id, customer_id=inv.customer_id, amount_cents=cents or inv.open_cents, currency="EUR",
+            received_on=day, reference=inv.payment_reference,
+            allocations=[payments.AllocationRequest(inv.id, cents or inv.open_cents)],
+        )  # fmt: skip
+
+    for (name, overdue), after in paid.items():
+        if due_of(overdue) + dt.timedelta(days=after) == day:
+            pay((name, overdue), None)
+    for name, overdue, after, cents in PART_PAYMENTS:
+        if due_of(overdue) + dt.timedelta(days=after) == day:
+            pay((name, overdue), cents)
+    for name, overdue, ago, kind, detail in REQUESTS:
+        if today - dt.timedelta(days=ago) == day:
+            inv = session.get_one(Invoice, made[(name, overdue)])
+            customer = session.get_one(Customer, inv.customer_id)
+            debtor_requests.create(
+                session, customer, kind=kind, invoice_ids=[inv.id],
+                message="Het bedrag klopt niet met de offerte." if kind == "dispute" else None,
+                reason=str(detail) if kind == "dispute" else None,
+                date=day + dt.timedelta(days=int(detail)) if kind != "dispute" else None, as_of=day,
+            )  # fmt: skip
 
 
 def demo_secret(database: Path) -> str:
@@ -100,9 +221,59 @@ def demo_secret(database: Path) -> str:
     return key
 
 
-def run_demo(*, host: str, port: int, database: str, serve: bool) -> None:
+class DemoError(Exception):
+    """The demo cannot start as asked (the CLI exits 2 with this message)."""
+
+
+def base_url_for(host: str, port: int) -> str:
+    """``SETTLE_BASE_URL`` if set, else the address the demo serves on."""
+    given = os.environ.get("SETTLE_BASE_URL", "").strip().rstrip("/")
+    if given:
+        return given
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+
+
+def claim_port(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything is written: a busy port fails first."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise DemoError(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror}); "
+                        f"choose another port, e.g. settle demo --port {port + 1}") from None  # fmt: skip
+    sock.set_inheritable(True)
+    return sock
+
+
+def write_env(path: Path, settings: Settings) -> None:
+    """The settings of this demo as ``export`` lines, for ``settle run`` in another terminal."""
+    lines = [
+        f"export SETTLE_DATABASE_URL={shlex.quote(settings.database_url)}",
+        f"export SETTLE_SECRET_KEYS={shlex.quote(','.join(settings.secret_keys))}",
+        f"export SETTLE_BASE_URL={shlex.quote(settings.base_url)}",
+    ]
+    if settings.mail_url.startswith("file:"):  # never a mail server's password in a file
+        lines.append(f"export SETTLE_MAIL_URL={shlex.quote(settings.mail_url)}")
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+
+
+def fresh_key(session: Session, org: Organisation) -> apikeys.IssuedKey:
+    """A new demo key; the previous demo's key is revoked (only its hash was kept)."""
+    for row in session.scalars(select(ApiKey).where(ApiKey.org_id == org.id, ApiKey.name == "demo",
+                                                    ApiKey.revoked_at.is_(None))):  # fmt: skip
+        apikeys.revoke(session, row.prefix)
+    return apikeys.issue(session, org.id, ["*"], name="demo")
+
+
+def run_demo(*, host: str, port: int, database: str, serve: bool, today: dt.date | None = None) -> None:
+    sock = claim_port(host, port) if serve else None
     db_path = Path(database).resolve()
-    base_url = f"http://{host}:{port}"
+    base_url = base_url_for(host, port)
     settings = Settings(
         database_url=normalize_database_url(f"sqlite:///{db_path}"),
         secret_keys=(demo_secret(db_path),),
@@ -111,18 +282,19 @@ def run_demo(*, host: str, port: int, database: str, serve: bool) -> None:
         mail_from=os.environ.get("SETTLE_MAIL_FROM", "settle@localhost"),
         sandbox_payments=True,
     )
+    env_file = db_path.with_suffix(".env")
+    write_env(env_file, settings)
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    today = dt.date.today()
+    today = today or dt.date.today()
     with make_sessionmaker(engine)() as session:
-        fresh = session.scalar(select(Organisation.id).where(Organisation.slug == DEMO_SLUG)) is None
-        seed(session, today)
+        _, fresh = seed(session, today)
         session.commit()
     if fresh:
         replay_history(engine, settings, today)
     with make_sessionmaker(engine)() as session:
-        org = seed(session, today)
-        key = apikeys.issue(session, org.id, ["*"], name="demo")
+        org, _ = seed(session, today)
+        key = fresh_key(session, org)
         now = dt.datetime.now(dt.UTC)
         links = [
             (c.name, portal_links.issue(session, c, secret_keys=settings.secret_keys, base_url=base_url, now=now))
@@ -135,17 +307,32 @@ def run_demo(*, host: str, port: int, database: str, serve: bool) -> None:
 
     click.echo(f"Settle demo on {db_path}")
     click.echo(f"  organisation  {org.name} ({org.slug})")
-    click.echo(f"  API key       {key.key}")
+    click.echo(f"  API key       {key.key}  (the previous demo key, if any, is revoked)")
     click.echo(f"  try           curl -H 'Authorization: Bearer {key.key}' {base_url}/api/v1/invoices?overdue=true")
     click.echo(f"  API docs      {base_url}/api/v1/docs")
     click.echo(f"  mailbox       {base_url}/demo/mailbox  (the outbox: open a reminder, click its link)")
+    click.echo(f"  settings      . {env_file.name}   (SETTLE_BASE_URL={base_url}; then: settle run)")
+    if fresh:
+        click.echo(f"  today's run   `settle run` sends {len(TODAYS_RUN)} e-mails:")
+        for name, _, what in TODAYS_RUN:
+            click.echo(f"    {name:<28} {what}")
     click.echo("  portal links:")
     for name, link in links:
         click.echo(f"    {name:<28} {link.url}")
-    if not serve:
+    if sock is None:
         return
     import uvicorn
 
     from settle.app import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    class Server(uvicorn.Server):
+        """Serves on the socket claimed before seeding, and says so as uvicorn does on its own."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                shown = f"[{host}]" if ":" in host else host
+                logging.getLogger("uvicorn.error").info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)",
+                                                        shown, port)  # fmt: skip
+
+    Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="info")).run(sockets=[sock])
