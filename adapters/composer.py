@@ -23,6 +23,11 @@ class _View:
 
     def __init__(self, ctx: MessageContext) -> None:
         self._ctx = ctx
+        # The context's fields as plain attributes (the templates read them dozens of times a
+        # message; ``__getattr__`` is the slow path), its totals computed once.
+        self.__dict__.update(vars(ctx))
+        self.totals = ctx.totals
+        self.statement_totals = ctx.statement_totals
         self.locale = ctx.customer.locale if ctx.customer.locale in ("nl", "en") else "nl"
         self.show_statement = ctx.kind in STATEMENT_KINDS and len(ctx.statement) > len(ctx.lines)
         # The words: the step's own template if its policy names one (checked to exist when the
