@@ -117,10 +117,13 @@ def org() -> None:
 @org.command("create")
 @click.option("--name", required=True, help="The creditor's name as debtors know it.")
 @click.option("--slug", default=None, help="Short lower-case name used in URLs (default: from the name).")
-def org_create(name: str, slug: str | None) -> None:
+@click.option("--country", default="NL", show_default=True, type=click.Choice(["NL", "BE"], case_sensitive=False),
+              help="The creditor's country; the law that applies follows it.")  # fmt: skip
+def org_create(name: str, slug: str | None, country: str) -> None:
     """Create an organisation and print its slug and a first API key (shown once)."""
     with session_scope(load_settings()) as session:
         organisation, key = organisations.create(session, name, slug)
+        organisations.update(session, organisation, {"country": country.upper()})
         click.echo(f"organisation: {organisation.slug}")
         click.echo(f"api key:      {key.key}")
         click.echo("Keep the API key now: only its hash is stored.", err=True)

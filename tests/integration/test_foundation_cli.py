@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from adapters.db import make_engine, make_sessionmaker
 from domain import apikeys
-from domain.models import Customer, Invoice
+from domain.models import Customer, Invoice, Organisation
 
 SETTLE = shutil.which("settle", path=str(Path(sys.executable).parent)) or "settle"
 
@@ -95,3 +95,17 @@ def test_demo_seeds_a_dozen_customers_at_every_stage_once(tmp_path: Path) -> Non
         assert {"open", "in_collection"} <= statuses and len(steps) >= 4
     engine.dispose()
     assert (tmp_path / "demo.secret").exists()
+
+
+def test_org_create_takes_the_creditors_country(scratch_database: Any) -> None:
+    url = scratch_database()
+    env = _env(url)
+    assert run("org", "create", "--name", "Brouwerij Gent", "--country", "BE", env=env).returncode == 0
+    assert run("org", "create", "--name", "Bakkerij Delft", env=env).returncode == 0
+    refused = run("org", "create", "--name", "Elders", "--country", "DE", env=env)
+    assert refused.returncode == 2 and "--country" in refused.stderr
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s:
+        countries = dict(s.execute(select(Organisation.slug, Organisation.country)).all())
+    engine.dispose()
+    assert countries == {"brouwerij-gent": "BE", "bakkerij-delft": "NL"}
