@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
@@ -12,10 +12,11 @@ from msgspec import Struct
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import idempotency
+from api import docs, idempotency
 from api.auth import Auth
-from api.pagination import page
-from api.schemas import Page
+from api.docs import responses
+from api.pagination import Cursor, Limit, page
+from api.schemas import Amount
 from domain import reconcile
 from domain.bank import MAX_BYTES, StatementError
 from domain.errors import ValidationError
@@ -24,6 +25,7 @@ from domain.money import MoneyError, format_amount, parse_amount
 from domain.payments import AllocationRequest
 
 STATUSES = ("unmatched", "matched", "outgoing", "returned")
+TransactionStatus = Literal["unmatched", "matched", "outgoing", "returned"]
 
 
 class BalanceWarningOut(Struct):
@@ -70,9 +72,14 @@ class TransactionOut(Struct):
     candidates: list[Candidate]
 
 
+class TransactionPage(Struct):
+    items: list[TransactionOut]
+    next_cursor: str | None
+
+
 class AllocationIn(Struct):
     invoice_id: str
-    amount: str
+    amount: Amount
 
 
 class MatchIn(Struct):
@@ -115,6 +122,14 @@ class BankController(Controller):
         # The parsers' own limit, so the API and `settle import bank` refuse the same files; a larger
         # body answers 413 "<filename>: the file is larger than 50 MB" (see api.errors.on_too_large).
         request_max_body_size=MAX_BYTES,
+        summary="Import a bank statement file",
+        operation_class=docs.StatementFileOperation,
+        responses={
+            **responses(ImportOut, docs.IMPORT, 409, 413, status=201, description="The file's new lines, imported"),
+            **responses(ImportOut, {**docs.IMPORT, "new": 0, "duplicates": 12, "credits": 0, "matched": 0,
+                                    "unmatched": 0, "matched_amount": "0.00"},
+                        description="Imported before: nothing new"),
+        },
     )
     def import_statement(
         self,
@@ -159,23 +174,30 @@ class BankController(Controller):
         body: dict[str, Any] = {"sha256": hashlib.sha256(data).hexdigest()} | ({"strict": True} if strict else {})
         return idempotency.run(request, db, auth, body, action)
 
-    @get("/bank-transactions", opt={"scope": "bank:read"}, sync_to_thread=True)
+    @get("/bank-transactions", opt={"scope": "bank:read"}, sync_to_thread=True, summary="List bank transactions",
+         responses=responses(TransactionPage, docs.page_of(docs.TRANSACTION), description="A page of transactions"))
     def list_transactions(
-        self, db: Session, auth: Auth, status: str | None = None, cursor: str | None = None, limit: int | None = None
-    ) -> Page:
+        self, db: Session, auth: Auth, status: TransactionStatus | None = None, cursor: Cursor = None,
+        limit: Limit = None,
+    ) -> TransactionPage:
+        """Bank lines oldest first; ``status=unmatched`` are those waiting for a person, with candidates."""
         stmt = select(BankTransaction).where(BankTransaction.org_id == auth.org_id)
         if status is not None:
             if status not in STATUSES:
                 raise ValidationError(f"status must be one of {', '.join(STATUSES)}", "status")
             stmt = stmt.where(BankTransaction.status == status)
         rows, nxt = page(db, stmt, BankTransaction.id, cursor, limit)
-        return Page(items=[_out(db, tx) for tx in rows], next_cursor=nxt)
+        return TransactionPage(items=[_out(db, tx) for tx in rows], next_cursor=nxt)
 
     @post(
         "/bank-transactions/{transaction_id:str}/match",
         opt={"scope": "bank:write"},
         sync_to_thread=True,
         status_code=200,
+        summary="Match a bank transaction by hand",
+        responses=responses(TransactionOut, {**docs.TRANSACTION, "status": "matched", "candidates": [],
+                                             "payment_id": docs.PAYMENT["id"]},
+                            404, 409, 413, description="The transaction, matched"),
     )
     def match(
         self, request: Request[Any, Any, Any], db: Session, auth: Auth, transaction_id: str, data: MatchIn

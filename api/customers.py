@@ -10,14 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters.settings import Settings
-from api import idempotency
+from api import docs, idempotency
 from api.auth import Auth
-from api.pagination import page
+from api.docs import responses
+from api.pagination import Cursor, Limit, page
 from api.schemas import (
     CustomerCreate,
+    CustomerPage,
     CustomerPatch,
     CustomerRead,
-    Page,
     PortalLinkCreate,
     PortalLinkRead,
     RevokeRead,
@@ -32,7 +33,8 @@ class CustomerController(Controller):
     path = "/customers"
     tags = ["customers"]
 
-    @post("/", opt={"scope": "customers:write"}, sync_to_thread=True, status_code=201)
+    @post("/", opt={"scope": "customers:write"}, sync_to_thread=True, status_code=201, summary="Create a customer",
+          responses=responses(CustomerRead, docs.CUSTOMER, 409, 413, status=201, description="The customer"))
     def create(self, request: Request[Any, Any, Any], db: Session, auth: Auth, data: CustomerCreate) -> Response[Any]:
         """Create a customer (the debtor). ``external_ref`` is unique per organisation."""
 
@@ -42,35 +44,43 @@ class CustomerController(Controller):
 
         return idempotency.run(request, db, auth, data, action)
 
-    @get("/", opt={"scope": "customers:read"}, sync_to_thread=True)
+    @get("/", opt={"scope": "customers:read"}, sync_to_thread=True, summary="List customers",
+         responses=responses(CustomerPage, docs.page_of(docs.CUSTOMER), description="A page of customers"))
     def list_customers(
-        self, db: Session, auth: Auth, external_ref: str | None = None, cursor: str | None = None,
-        limit: int | None = None,
-    ) -> Page:
+        self, db: Session, auth: Auth, external_ref: str | None = None, cursor: Cursor = None, limit: Limit = None,
+    ) -> CustomerPage:
+        """Customers oldest first, ``limit`` at a time; ``external_ref`` finds the one with that reference."""
         stmt = select(Customer).where(Customer.org_id == auth.org_id)
         if external_ref is not None:
             stmt = stmt.where(Customer.external_ref == external_ref)
         rows, nxt = page(db, stmt, Customer.id, cursor, limit)
-        return Page(items=[CustomerRead.of(c) for c in rows], next_cursor=nxt)
+        return CustomerPage(items=[CustomerRead.of(c) for c in rows], next_cursor=nxt)
 
-    @get("/{customer_id:str}", opt={"scope": "customers:read"}, sync_to_thread=True)
+    @get("/{customer_id:str}", opt={"scope": "customers:read"}, sync_to_thread=True, summary="Read a customer",
+         responses=responses(CustomerRead, docs.CUSTOMER, 404, description="The customer"))
     def get_customer(self, db: Session, auth: Auth, customer_id: str) -> CustomerRead:
+        """The customer by Settle's id (``GET /customers?external_ref=`` finds one by your reference)."""
         return CustomerRead.of(customers.get(db, auth.org_id, customer_id))
 
-    @patch("/{customer_id:str}", opt={"scope": "customers:write"}, sync_to_thread=True)
+    @patch("/{customer_id:str}", opt={"scope": "customers:write"}, sync_to_thread=True, summary="Change a customer",
+           responses=responses(CustomerRead, docs.CUSTOMER, 404, 409, 413, description="The customer as changed"))
     def update(self, db: Session, auth: Auth, customer_id: str, data: CustomerPatch) -> CustomerRead:
         """Change only the fields sent; ``null`` clears an optional field."""
         customer = customers.update(db, auth.org_id, customer_id, data.changes())
         db.commit()
         return CustomerRead.of(customer)
 
-    @get("/{customer_id:str}/statement", opt={"scope": "customers:read"}, sync_to_thread=True)
+    @get("/{customer_id:str}/statement", opt={"scope": "customers:read"}, sync_to_thread=True,
+         summary="A customer's account statement",
+         responses=responses(StatementRead, docs.STATEMENT, 404, description="The statement on as_of"))
     def get_statement(self, db: Session, auth: Auth, customer_id: str, as_of: dt.date | None = None) -> StatementRead:
         """Open invoices with fees, costs and interest shown apart, and totals per currency."""
         customer = customers.get(db, auth.org_id, customer_id)
         return StatementRead.of(statement.read(db, customer, as_of or dt.date.today()).statement)
 
-    @post("/{customer_id:str}/portal-links", opt={"scope": "customers:write"}, sync_to_thread=True, status_code=201)
+    @post("/{customer_id:str}/portal-links", opt={"scope": "customers:write"}, sync_to_thread=True, status_code=201,
+          summary="Issue a portal link",
+          responses=responses(PortalLinkRead, docs.PORTAL_LINK, 404, 409, 413, status=201, description="The link"))
     def create_link(
         self, request: Request[Any, Any, Any], db: Session, auth: Auth, settings: Settings,
         customer_id: str, data: PortalLinkCreate | None = None,
@@ -92,7 +102,10 @@ class CustomerController(Controller):
         return idempotency.run(request, db, auth, body, action)
 
     @post(
-        "/{customer_id:str}/portal-links/revoke", opt={"scope": "customers:write"}, sync_to_thread=True, status_code=200
+        "/{customer_id:str}/portal-links/revoke", opt={"scope": "customers:write"}, sync_to_thread=True,
+        status_code=200,
+        summary="Revoke a customer's portal links",
+        responses=responses(RevokeRead, docs.REVOKED, 404, 409, description="Every link issued so far is void"),
     )
     def revoke_links(self, request: Request[Any, Any, Any], db: Session, auth: Auth, customer_id: str) -> Response[Any]:
         """Invalidate every portal link issued to this customer so far."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Controller, Request, Response, get, post
 from msgspec import Struct
@@ -11,15 +11,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters.composer import JinjaComposer
-from api import idempotency
+from api import docs, idempotency
 from api.auth import Auth
-from api.pagination import check_limit, page
-from api.schemas import Page
+from api.docs import responses
+from api.pagination import Cursor, Limit, check_limit, page
 from domain import tasks as tasks_mod
 from domain.dunning import engine as dunning
 from domain.errors import ValidationError
 from domain.invoices import check_day
 from domain.models import Event, Task
+
+TaskStatus = Literal["open", "done"]
 
 
 class TaskOut(Struct):
@@ -38,7 +40,7 @@ class TaskOut(Struct):
 
 
 class TaskComplete(Struct):
-    outcome: str
+    outcome: Literal["reached", "no_answer", "voicemail", "promised", "disputed", "wrong_number", "other"]
     note: str | None = None
     promised_on: dt.date | None = None
 
@@ -80,13 +82,25 @@ class EventOut(Struct):
     occurred_at: dt.datetime
 
 
+class TaskPage(Struct):
+    items: list[TaskOut]
+    next_cursor: str | None
+
+
+class EventPage(Struct):
+    items: list[EventOut]
+    next_cursor: str | None
+
+
 class TaskController(Controller):
     path = "/tasks"
     tags = ["tasks"]
 
-    @get("/", opt={"scope": "tasks:read"}, sync_to_thread=True)
-    def list_tasks(self, db: Session, auth: Auth, status: str | None = None, customer_id: str | None = None,
-                   cursor: str | None = None, limit: int | None = None) -> Page:
+    @get("/", opt={"scope": "tasks:read"}, sync_to_thread=True, summary="List tasks",
+         responses=responses(TaskPage, docs.page_of(docs.TASK), description="A page of tasks"))
+    def list_tasks(self, db: Session, auth: Auth, status: TaskStatus | None = None, customer_id: str | None = None,
+                   cursor: Cursor = None, limit: Limit = None) -> TaskPage:
+        """The calls and letters dunning left for a person, oldest first; ``status`` open or done."""
         stmt = select(Task).where(Task.org_id == auth.org_id)
         if status is not None:
             if status not in ("open", "done"):
@@ -95,9 +109,11 @@ class TaskController(Controller):
         if customer_id is not None:
             stmt = stmt.where(Task.customer_id == customer_id)
         rows, nxt = page(db, stmt, Task.id, cursor, limit)
-        return Page(items=[_task(db, t) for t in rows], next_cursor=nxt)
+        return TaskPage(items=[_task(db, t) for t in rows], next_cursor=nxt)
 
-    @post("/{task_id:str}/complete", opt={"scope": "tasks:write"}, sync_to_thread=True, status_code=200)
+    @post("/{task_id:str}/complete", opt={"scope": "tasks:write"}, sync_to_thread=True, status_code=200,
+          summary="Complete a task",
+          responses=responses(TaskOut, docs.TASK, 404, 409, 413, description="The task, done"))
     def complete(self, request: Request[Any, Any, Any], db: Session, auth: Auth, task_id: str,
                  data: TaskComplete) -> Response[Any]:
         """Close a task with its ``outcome``; ``promised_on`` pauses dunning of its invoices until then."""
@@ -115,7 +131,8 @@ class DunningController(Controller):
     path = "/dunning"
     tags = ["dunning"]
 
-    @get("/preview", opt={"scope": "dunning:read"}, sync_to_thread=True)
+    @get("/preview", opt={"scope": "dunning:read"}, sync_to_thread=True, summary="Preview a dunning run",
+         responses=responses(Preview, docs.PREVIEW, description="What a run on as_of would do"))
     def preview(self, request: Request[Any, Any, Any], auth: Auth, composer: JinjaComposer,
                 as_of: dt.date | None = None) -> Preview:
         """Exactly what ``settle run --as-of`` would do for this organisation, changing nothing."""
@@ -137,9 +154,10 @@ class EventController(Controller):
     path = "/events"
     tags = ["events"]
 
-    @get("/", opt={"scope": "events:read"}, sync_to_thread=True)
-    def list_events(self, db: Session, auth: Auth, after: str | None = None, cursor: str | None = None,
-                    limit: int | None = None) -> Page:
+    @get("/", opt={"scope": "events:read"}, sync_to_thread=True, summary="Read the audit trail",
+         responses=responses(EventPage, docs.page_of(docs.EVENT), description="A page of events, oldest first"))
+    def list_events(self, db: Session, auth: Auth, after: str | None = None, cursor: Cursor = None,
+                    limit: Limit = None) -> EventPage:
         """The organisation's audit trail, oldest first; pass the last id seen (or ``next_cursor``) as
         ``after``. ``cursor`` is the same parameter under the name every other list uses.
 
@@ -160,7 +178,7 @@ class EventController(Controller):
         rows = list(db.scalars(stmt.order_by(Event.id).limit(size + 1)))
         more = len(rows) > size
         rows = rows[:size]
-        return Page(
+        return EventPage(
             items=[EventOut(id=e.public_id, kind=e.kind, subject_type=e.subject_type, subject_id=e.subject_id,
                             actor=e.actor, data=e.data or {}, occurred_at=e.occurred_at) for e in rows],
             next_cursor=rows[-1].public_id if more and rows else None,

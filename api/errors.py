@@ -1,10 +1,18 @@
-"""Every API error is JSON: ``{"error": code, "message": sentence, "field": name-or-null}``."""
+"""Every API error is JSON: ``{"error": code, "message": sentence, "field": name-or-null}``.
+
+``Error`` is that body as a struct: the one component every error response of the OpenAPI
+document refers to (see ``api.docs.error_responses``).
+
+A request that is not of the documented shape (not JSON, a wrong type, a missing field) is a 400;
+a value of the right type outside its declared bounds (``limit`` 0, a currency not of three
+letters, a string too long) is a 422, as a value the domain refuses is.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import MediaType, Request, Response
@@ -26,8 +34,25 @@ _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_f
           415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited", 503: "unavailable"}  # fmt: skip
 _JSON_PATH = re.compile(r"`\$\.?([^`]*)`")
 _BYTE = re.compile(r"\s*\(byte (\d+)\)$")
+# msgspec's words for a value of the right type outside a constraint declared with ``Meta``.
+_CONSTRAINT = re.compile(
+    r"^(?:Expected `[a-z]+` (?:>=|<=|>|<|matching regex|of length|that is a multiple of)|Invalid enum value)"
+)
 _TRUNCATED = "Input data was truncated"
 _MALFORMED = "JSON is malformed: "
+
+
+class Error(msgspec.Struct):
+    """An error: what went wrong, in a code for programs and a sentence for people."""
+
+    error: Annotated[str, msgspec.Meta(description="A stable code: bad_request, unauthorized, forbidden, not_found, "
+                                       "conflict, payload_too_large, validation_error, rate_limited, unavailable, "
+                                       "or a more precise one (duplicate_number, database_busy, ...)",
+                                       examples=["validation_error"])]  # fmt: skip
+    message: Annotated[str, msgspec.Meta(description="What was refused and why, in English",
+                                         examples=["limit must be between 1 and 500"])]  # fmt: skip
+    field: Annotated[str | None, msgspec.Meta(description="The request field (body path, query parameter or "
+                                              "header) at fault, where there is one", examples=["limit"])]  # fmt: skip
 
 
 def error_body(status: int, message: str, field: str | None = None, code: str | None = None) -> dict[str, Any]:
@@ -82,7 +107,8 @@ def on_validation_error(request: Request[Any, Any, Any], exc: ValidationExceptio
         return _malformed_json(request, message)
     if field == "data" and _cached_body(request) == b"":
         return json_error(400, "the request body is empty; send a JSON object", "body")
-    return json_error(400, message, field)
+    raw_message = str(extra[0].get("message", "")) if extra and isinstance(extra[0], dict) else ""
+    return json_error(422 if _CONSTRAINT.match(raw_message) else 400, message, field)
 
 
 def _is_json_syntax(message: str) -> bool:

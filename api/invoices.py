@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import idempotency
+from api import docs, idempotency
 from api.auth import Auth
+from api.docs import responses
 from api.errors import domain_error_status, error_body
-from api.pagination import page
+from api.pagination import Cursor, Limit, page
 from api.schemas import (
     BulkItemResult,
     BulkResult,
     InvoiceBulk,
     InvoiceCreate,
+    InvoicePage,
     InvoiceRead,
-    Page,
     PauseRequest,
 )
 from domain import invoices
@@ -83,7 +84,8 @@ class InvoiceController(Controller):
     path = "/invoices"
     tags = ["invoices"]
 
-    @post("/", opt={"scope": "invoices:write"}, sync_to_thread=True, status_code=201)
+    @post("/", opt={"scope": "invoices:write"}, sync_to_thread=True, status_code=201, summary="Create an invoice",
+          responses=responses(InvoiceRead, docs.INVOICE, 404, 409, 413, status=201, description="The invoice"))
     def create(self, request: Request[Any, Any, Any], db: Session, auth: Auth, data: InvoiceCreate) -> Response[Any]:
         """Create an invoice for ``customer_id`` or ``customer_external_ref``. A duplicate number is 409."""
         new = _new_invoice(data)
@@ -96,7 +98,8 @@ class InvoiceController(Controller):
         return idempotency.run(request, db, auth, data, action)
 
     @post("/bulk", opt={"scope": "invoices:write"}, sync_to_thread=True, status_code=200,
-          request_max_body_size=5_000_000)
+          request_max_body_size=5_000_000, summary="Create up to 1000 invoices",
+          responses=responses(BulkResult, docs.BULK, 409, 413, description="One answer per item, in order"))
     def bulk(self, request: Request[Any, Any, Any], db: Session, auth: Auth, data: InvoiceBulk) -> Response[Any]:
         """Up to 1000 invoices; each item answers on its own, in order, and a bad one sinks no other."""
         if len(data.items) > invoices.MAX_BULK:
@@ -133,11 +136,14 @@ class InvoiceController(Controller):
 
         return idempotency.run(request, db, auth, data, action)
 
-    @get("/", opt={"scope": "invoices:read"}, sync_to_thread=True)
+    @get("/", opt={"scope": "invoices:read"}, sync_to_thread=True, summary="List invoices",
+         responses=responses(InvoicePage, docs.page_of(docs.INVOICE), description="A page of invoices"))
     def list_invoices(
-        self, db: Session, auth: Auth, customer_id: str | None = None, status: str | None = None,
-        overdue: bool | None = None, number: str | None = None, cursor: str | None = None, limit: int | None = None,
-    ) -> Page:
+        self, db: Session, auth: Auth, customer_id: str | None = None,
+        status: Literal["open", "paid", "cancelled", "disputed", "in_collection"] | None = None,
+        overdue: bool | None = None, number: str | None = None, cursor: Cursor = None, limit: Limit = None,
+    ) -> InvoicePage:
+        """Invoices oldest first, filtered by ``customer_id``, ``status``, ``overdue`` (today) or ``number``."""
         conds = invoices.filters(auth.org_id, customer_id=customer_id, status=status, overdue=overdue,
                                  as_of=dt.date.today())
         # Plain column rows, not entities: the list is a hot read (tools poll it) and an
@@ -148,20 +154,27 @@ class InvoiceController(Controller):
         rows, nxt = page(db, stmt, Invoice.id, cursor, limit, entities=False)
         kinds = stages(db, rows)
         db.close()  # all read: the connection goes back from this thread, before the answer is encoded
-        return Page(items=[InvoiceRead.of(r, kinds.get((r.policy_id, r.dunning_step))) for r in rows], next_cursor=nxt)
+        return InvoicePage(items=[InvoiceRead.of(r, kinds.get((r.policy_id, r.dunning_step))) for r in rows],
+                           next_cursor=nxt)  # fmt: skip
 
-    @get("/{invoice_id:str}", opt={"scope": "invoices:read"}, sync_to_thread=True)
+    @get("/{invoice_id:str}", opt={"scope": "invoices:read"}, sync_to_thread=True, summary="Read an invoice",
+         responses=responses(InvoiceRead, docs.INVOICE, 404, description="The invoice"))
     def get_invoice(self, db: Session, auth: Auth, invoice_id: str) -> InvoiceRead:
+        """The invoice with what is open, its fees, costs and interest, and where its dunning stands."""
         return read(db, invoices.get(db, auth.org_id, invoice_id))
 
-    @post("/{invoice_id:str}/cancel", opt={"scope": "invoices:write"}, sync_to_thread=True, status_code=200)
+    @post("/{invoice_id:str}/cancel", opt={"scope": "invoices:write"}, sync_to_thread=True, status_code=200,
+          summary="Cancel an invoice",
+          responses=responses(InvoiceRead, docs.INVOICE, 404, 409, description="The invoice, cancelled"))
     def cancel(self, request: Request[Any, Any, Any], db: Session, auth: Auth, invoice_id: str) -> Response[Any]:
         """Cancel (credit) the invoice: nothing is due any more and dunning stops."""
         invoices.get(db, auth.org_id, invoice_id)
         return idempotency.run(request, db, auth, None,
                                lambda: (200, read(db, invoices.cancel(db, auth.org_id, invoice_id))))
 
-    @post("/{invoice_id:str}/pause", opt={"scope": "invoices:write"}, sync_to_thread=True, status_code=200)
+    @post("/{invoice_id:str}/pause", opt={"scope": "invoices:write"}, sync_to_thread=True, status_code=200,
+          summary="Pause an invoice's dunning",
+          responses=responses(InvoiceRead, docs.INVOICE, 404, 409, 413, description="The invoice, paused"))
     def pause(self, request: Request[Any, Any, Any], db: Session, auth: Auth, invoice_id: str,
               data: PauseRequest) -> Response[Any]:
         """Hold dunning until ``until``; the track resumes where it stood afterwards."""
@@ -169,8 +182,11 @@ class InvoiceController(Controller):
         return idempotency.run(request, db, auth, data, lambda: (200, read(db, invoices.pause(
             db, auth.org_id, invoice_id, data.until, data.reason, dt.date.today()))))
 
-    @post("/{invoice_id:str}/resume", opt={"scope": "invoices:write"}, sync_to_thread=True, status_code=200)
+    @post("/{invoice_id:str}/resume", opt={"scope": "invoices:write"}, sync_to_thread=True, status_code=200,
+          summary="Resume an invoice's dunning",
+          responses=responses(InvoiceRead, docs.INVOICE, 404, 409, description="The invoice, resumed"))
     def resume(self, request: Request[Any, Any, Any], db: Session, auth: Auth, invoice_id: str) -> Response[Any]:
+        """Lift a pause before its date: dunning continues from the step it stood on."""
         invoices.get(db, auth.org_id, invoice_id)
         return idempotency.run(request, db, auth, None,
                                lambda: (200, read(db, invoices.resume(db, auth.org_id, invoice_id, dt.date.today()))))

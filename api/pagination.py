@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from litestar.params import Parameter
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,14 @@ from domain.errors import ValidationError
 T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+
+# The list parameters as every list declares them: ``limit`` 1..500 (default 50; outside is a 422
+# naming ``limit``), ``cursor`` the ``next_cursor`` of the page before.
+Limit = Annotated[
+    int | None,
+    Parameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})"),
+]
+Cursor = Annotated[str | None, Parameter(description="The `next_cursor` of the previous page; leave out for the first")]
 
 
 def check_limit(limit: int | None) -> int:

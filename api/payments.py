@@ -9,10 +9,11 @@ from litestar import Controller, Request, Response, get, post
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import idempotency
+from api import docs, idempotency
 from api.auth import Auth
-from api.pagination import page
-from api.schemas import Page, PaymentCreate, PaymentRead
+from api.docs import responses
+from api.pagination import Cursor, Limit, page
+from api.schemas import PaymentCreate, PaymentPage, PaymentRead
 from domain import payments
 from domain.errors import NotFound, ValidationError
 from domain.models import Payment
@@ -30,7 +31,8 @@ class PaymentController(Controller):
     path = "/payments"
     tags = ["payments"]
 
-    @post("/", opt={"scope": "payments:write"}, sync_to_thread=True, status_code=201)
+    @post("/", opt={"scope": "payments:write"}, sync_to_thread=True, status_code=201, summary="Register a payment",
+          responses=responses(PaymentRead, docs.PAYMENT, 404, 409, 413, status=201, description="The payment"))
     def create(self, request: Request[Any, Any, Any], db: Session, auth: Auth, data: PaymentCreate) -> Response[Any]:
         """Register money received. Without ``allocations`` it settles the oldest open invoices first."""
         amount = _cents(data.amount, "amount")
@@ -55,18 +57,22 @@ class PaymentController(Controller):
 
         return idempotency.run(request, db, auth, data, action)
 
-    @get("/", opt={"scope": "payments:read"}, sync_to_thread=True)
-    def list_payments(self, db: Session, auth: Auth, customer_id: str | None = None, cursor: str | None = None,
-                      limit: int | None = None) -> Page:
+    @get("/", opt={"scope": "payments:read"}, sync_to_thread=True, summary="List payments",
+         responses=responses(PaymentPage, docs.page_of(docs.PAYMENT), description="A page of payments"))
+    def list_payments(self, db: Session, auth: Auth, customer_id: str | None = None, cursor: Cursor = None,
+                      limit: Limit = None) -> PaymentPage:
+        """Payments oldest first, with their allocations; ``customer_id`` for one customer's."""
         stmt = select(Payment).where(Payment.org_id == auth.org_id)
         if customer_id is not None:
             stmt = stmt.where(Payment.customer_id == customer_id)
         rows, nxt = page(db, stmt, Payment.id, cursor, limit)
         allocs = payments.allocations_of(db, [p.id for p in rows])
-        return Page(items=[PaymentRead.of(p, allocs[p.id]) for p in rows], next_cursor=nxt)
+        return PaymentPage(items=[PaymentRead.of(p, allocs[p.id]) for p in rows], next_cursor=nxt)
 
-    @get("/{payment_id:str}", opt={"scope": "payments:read"}, sync_to_thread=True)
+    @get("/{payment_id:str}", opt={"scope": "payments:read"}, sync_to_thread=True, summary="Read a payment",
+         responses=responses(PaymentRead, docs.PAYMENT, 404, description="The payment"))
     def get_payment(self, db: Session, auth: Auth, payment_id: str) -> PaymentRead:
+        """The payment, what it settled (``allocations``) and what is left over (``unallocated_amount``)."""
         payment = db.get(Payment, payment_id)
         if payment is None or payment.org_id != auth.org_id:
             raise NotFound(f"no payment {payment_id!r}", "payment_id")

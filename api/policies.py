@@ -3,37 +3,38 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
-from msgspec import Struct
+from msgspec import Meta, Struct
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from api import idempotency
+from api import docs, idempotency
 from api.auth import Auth
-from api.pagination import page
-from api.schemas import Page
+from api.docs import responses
+from api.pagination import Cursor, Limit, page
 from domain import customers as customers_mod
+from domain.dunning.rules import STEP_KINDS
 from domain.errors import NotFound, ValidationError
 from domain.events import record
 from domain.models import Customer, Policy
 from domain.money import MoneyError, format_amount, parse_amount
-from domain.policies import StepSpec, replace_steps, reschedule_open, validate_applies_to
+from domain.policies import CHANNELS, StepSpec, replace_steps, reschedule_open, validate_applies_to
 
 
 class StepIn(Struct):
-    kind: str
-    days_after_due: int | None = None
-    days_after_previous: int | None = None
-    channel: str | None = None
-    fee: str | None = None
+    kind: Annotated[str, Meta(extra_json_schema={"extra": {"enum": list(STEP_KINDS)}})]
+    days_after_due: Annotated[int, Meta(extra_json_schema={"extra": {"minimum": -60, "maximum": 730}})] | None = None
+    days_after_previous: Annotated[int, Meta(extra_json_schema={"extra": {"minimum": 1, "maximum": 730}})] | None = None
+    channel: Annotated[str, Meta(extra_json_schema={"extra": {"enum": list(CHANNELS)}})] | None = None
+    fee: Annotated[str, Meta(pattern=r"^[0-9]{1,9}(\.[0-9]{1,2})?$", examples=["15.00"])] | None = None
     template: str | None = None
 
 
 class PolicyIn(Struct):
-    name: str
-    steps: list[StepIn]
+    name: Annotated[str, Meta(pattern=r"\S", max_length=200, examples=["Zakelijk"])]
+    steps: Annotated[list[StepIn], Meta(min_length=1, description="In order; each later than the one before")]
     applies_to: dict[str, Any] | None = None
     priority: int = 100
     is_default: bool = False
@@ -58,6 +59,11 @@ class PolicyOut(Struct):
     steps: list[StepOut]
     customer_ids: list[str]
     created_at: dt.datetime
+
+
+class PolicyPage(Struct):
+    items: list[PolicyOut]
+    next_cursor: str | None
 
 
 def _specs(steps: list[StepIn]) -> list[StepSpec]:
@@ -138,12 +144,15 @@ class PolicyController(Controller):
     path = "/policies"
     tags = ["policies"]
 
-    @get("/", opt={"scope": "policies:read"}, sync_to_thread=True)
-    def list_policies(self, db: Session, auth: Auth, cursor: str | None = None, limit: int | None = None) -> Page:
+    @get("/", opt={"scope": "policies:read"}, sync_to_thread=True, summary="List dunning policies",
+         responses=responses(PolicyPage, docs.page_of(docs.POLICY), description="A page of policies"))
+    def list_policies(self, db: Session, auth: Auth, cursor: Cursor = None, limit: Limit = None) -> PolicyPage:
+        """The organisation's policies, oldest first, with their steps and the customers put on them."""
         rows, nxt = page(db, select(Policy).where(Policy.org_id == auth.org_id), Policy.id, cursor, limit)
-        return Page(items=[_out(db, p) for p in rows], next_cursor=nxt)
+        return PolicyPage(items=[_out(db, p) for p in rows], next_cursor=nxt)
 
-    @post("/", opt={"scope": "policies:write"}, sync_to_thread=True, status_code=201)
+    @post("/", opt={"scope": "policies:write"}, sync_to_thread=True, status_code=201, summary="Create a policy",
+          responses=responses(PolicyOut, docs.POLICY, 409, 413, status=201, description="The policy"))
     def create(self, request: Request[Any, Any, Any], db: Session, auth: Auth, data: PolicyIn) -> Response[Any]:
         """A policy: ordered steps (``days_after_due``, or ``days_after_previous``), a rule in
         ``applies_to`` (``customer_kind``, ``segment`` new/loyal, ``loyal_after``) and/or ``customer_ids``."""
@@ -158,11 +167,14 @@ class PolicyController(Controller):
 
         return idempotency.run(request, db, auth, data, action)
 
-    @get("/{policy_id:str}", opt={"scope": "policies:read"}, sync_to_thread=True)
+    @get("/{policy_id:str}", opt={"scope": "policies:read"}, sync_to_thread=True, summary="Read a policy",
+         responses=responses(PolicyOut, docs.POLICY, 404, description="The policy"))
     def get_policy(self, db: Session, auth: Auth, policy_id: str) -> PolicyOut:
+        """The policy, its steps in order and the customers put on it by id."""
         return _out(db, _get(db, auth.org_id, policy_id))
 
-    @put("/{policy_id:str}", opt={"scope": "policies:write"}, sync_to_thread=True)
+    @put("/{policy_id:str}", opt={"scope": "policies:write"}, sync_to_thread=True, summary="Replace a policy",
+         responses=responses(PolicyOut, docs.POLICY, 404, 409, 413, description="The policy as replaced"))
     def replace(self, db: Session, auth: Auth, policy_id: str, data: PolicyIn) -> PolicyOut:
         """Replace the policy. Steps an invoice already took are never taken again."""
         policy = _get(db, auth.org_id, policy_id)

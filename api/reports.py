@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Annotated
 
 from litestar import Controller, get
+from litestar.params import Parameter
 from msgspec import Struct
 from sqlalchemy.orm import Session
 
+from api import docs
 from api.auth import Auth
+from api.docs import responses
 from domain import customers, reports
 from domain.errors import ValidationError
 from domain.money import format_amount
@@ -74,7 +78,8 @@ class ReportController(Controller):
     path = "/reports"
     tags = ["reports"]
 
-    @get("/aging", opt={"scope": "reports:read"}, sync_to_thread=True)
+    @get("/aging", opt={"scope": "reports:read"}, sync_to_thread=True, summary="Aging of receivables",
+         responses=responses(Aging, docs.AGING, description="Open amounts by days overdue on as_of"))
     def aging(self, db: Session, auth: Auth, as_of: dt.date | None = None) -> Aging:
         """Open amounts by days overdue (not due, 1-30, 31-60, 61-90, over 90), per currency and per customer."""
         day = as_of or dt.date.today()
@@ -82,8 +87,10 @@ class ReportController(Controller):
         return Aging(as_of=day, buckets=["not_due", "1_30", "31_60", "61_90", "over_90"],
                      totals=[AgingLine.of(r) for r in totals], customers=[AgingLine.of(r) for r in per_customer])
 
-    @get("/dso", opt={"scope": "reports:read"}, sync_to_thread=True)
-    def dso(self, db: Session, auth: Auth, as_of: dt.date | None = None, period_days: int = 90) -> DsoReport:
+    @get("/dso", opt={"scope": "reports:read"}, sync_to_thread=True, summary="Days sales outstanding",
+         responses=responses(DsoReport, docs.DSO, description="DSO per currency"))
+    def dso(self, db: Session, auth: Auth, as_of: dt.date | None = None,
+            period_days: Annotated[int, Parameter(ge=1, le=730)] = 90) -> DsoReport:  # fmt: skip
         """Days sales outstanding: receivables on ``as_of`` / sales invoiced in the last ``period_days`` x days."""
         if not 1 <= period_days <= 730:
             raise ValidationError("period_days must be between 1 and 730", "period_days")
@@ -93,8 +100,11 @@ class ReportController(Controller):
             for d in reports.dso(db, auth.org_id, day, period_days)
         ])
 
-    @get("/customers/{customer_id:str}", opt={"scope": "reports:read"}, sync_to_thread=True)
-    def behaviour(self, db: Session, auth: Auth, customer_id: str, last: int = 10) -> BehaviourOut:
+    @get("/customers/{customer_id:str}", opt={"scope": "reports:read"}, sync_to_thread=True,
+         summary="A customer's payment behaviour",
+         responses=responses(BehaviourOut, docs.BEHAVIOUR, 404, description="How the customer paid"))
+    def behaviour(self, db: Session, auth: Auth, customer_id: str,
+                  last: Annotated[int, Parameter(ge=1, le=100)] = 10) -> BehaviourOut:  # fmt: skip
         """How the customer paid its last ``last`` invoices: days late, reminders needed, segment."""
         if not 1 <= last <= 100:
             raise ValidationError("last must be between 1 and 100", "last")

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Controller, Request, Response, get, post
 from msgspec import Struct
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import idempotency
+from api import docs, idempotency
 from api.auth import Auth
-from api.pagination import page
-from api.schemas import Page
+from api.docs import responses
+from api.pagination import Cursor, Limit, page
 from domain import debtor_requests
 from domain.models import DebtorRequest, Invoice
 
@@ -34,8 +34,13 @@ class RequestRead(Struct):
     resolved_at: dt.datetime | None
 
 
+class RequestPage(Struct):
+    items: list[RequestRead]
+    next_cursor: str | None
+
+
 class RequestResolve(Struct):
-    decision: str
+    decision: Literal["accepted", "rejected"]
     note: str | None = None
     new_due_date: dt.date | None = None
 
@@ -61,23 +66,31 @@ class RequestController(Controller):
     path = "/requests"
     tags = ["requests"]
 
-    @get("/", opt={"scope": "requests:read"}, sync_to_thread=True)
-    def list_requests(self, db: Session, auth: Auth, status: str | None = None, kind: str | None = None,
-                      customer_id: str | None = None, cursor: str | None = None,
-                      limit: int | None = None) -> Page:  # fmt: skip
+    @get("/", opt={"scope": "requests:read"}, sync_to_thread=True, summary="List debtor requests",
+         responses=responses(RequestPage, docs.page_of(docs.REQUEST), description="A page of requests"))
+    def list_requests(self, db: Session, auth: Auth, status: Literal["open", "accepted", "rejected"] | None = None,
+                      kind: Literal["dispute", "extension", "promise"] | None = None,
+                      customer_id: str | None = None, cursor: Cursor = None,
+                      limit: Limit = None) -> RequestPage:  # fmt: skip
         """Disputes, extension requests and promises to pay from the portal, oldest first.
         Filter by ``status`` (``open``, ``accepted``, ``rejected``), ``kind`` or ``customer_id``."""
         conds = debtor_requests.filters(auth.org_id, status=status, customer_id=customer_id, kind=kind)
         rows, nxt = page(db, select(DebtorRequest).where(*conds), DebtorRequest.id, cursor, limit)
         numbers = _numbers(db, auth.org_id, rows)
-        return Page(items=[_read(r, numbers) for r in rows], next_cursor=nxt)
+        return RequestPage(items=[_read(r, numbers) for r in rows], next_cursor=nxt)
 
-    @get("/{request_id:str}", opt={"scope": "requests:read"}, sync_to_thread=True)
+    @get("/{request_id:str}", opt={"scope": "requests:read"}, sync_to_thread=True, summary="Read a debtor request",
+         responses=responses(RequestRead, docs.REQUEST, 404, description="The request"))
     def get_request(self, db: Session, auth: Auth, request_id: str) -> RequestRead:
+        """The request, the invoices it is about and, once decided, the decision."""
         found = debtor_requests.get(db, auth.org_id, request_id)
         return _read(found, _numbers(db, auth.org_id, [found]))
 
-    @post("/{request_id:str}/resolve", opt={"scope": "requests:write"}, sync_to_thread=True, status_code=200)
+    @post("/{request_id:str}/resolve", opt={"scope": "requests:write"}, sync_to_thread=True, status_code=200,
+          summary="Decide a debtor request",
+          responses=responses(RequestRead, {**docs.REQUEST, "status": "accepted", "new_due_date": "2026-04-14",
+                                            "resolved_at": docs.REQUEST["created_at"]},
+                              404, 409, 413, description="The request, decided"))  # fmt: skip
     def resolve(self, request: Request[Any, Any, Any], db: Session, auth: Auth, request_id: str,
                 data: RequestResolve) -> Response[Any]:  # fmt: skip
         """Decide: ``decision`` ``accepted`` or ``rejected``, an optional ``note``, and for an accepted

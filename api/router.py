@@ -9,7 +9,7 @@ from adapters.db import provide_by_method
 from api.auth import provide_auth
 from api.bank import BankController
 from api.customers import CustomerController
-from api.docs import docs_page, openapi_json
+from api.docs import docs_page, documented, openapi_json
 from api.dunning import DunningController, EventController, TaskController
 from api.errors import EXCEPTION_HANDLERS
 from api.invoices import InvoiceController
@@ -24,7 +24,8 @@ API_PREFIX = "/api/v1"
 
 
 def build_router() -> Router:
-    return Router(
+    # ``documented``: the common error responses (400, 401, 403, 422, 429, 503) on every operation.
+    return documented(Router(
         path=API_PREFIX,
         route_handlers=[
             openapi_json,
@@ -46,4 +47,4 @@ def build_router() -> Router:
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=1_000_000,
         security=[{"BearerAuth": []}],
-    )
+    ))

@@ -3,38 +3,59 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
-from msgspec import UNSET, Struct, UnsetType
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from domain.models import Customer, Invoice, Organisation, Payment, PaymentAllocation
-from domain.money import format_amount
+from domain.money import CURRENCIES, format_amount
 from domain.statement import Statement
+
+# The constraints the API enforces, declared so the schema says them (a value of the right type
+# outside them is a 422 naming the field). Rules no schema can say (an id that must exist, a date
+# after today, a check digit) stay the domain's, and are 422s (or 404/409) as well.
+Name = Annotated[str, Meta(pattern=r"\S", max_length=200, examples=["Bakkerij Jansen B.V."],
+                           description="Not empty or only spaces")]  # fmt: skip
+ExternalRef = Annotated[str, Meta(max_length=100, examples=["C-1001"], description="Your own reference, unique")]
+# Checked by the domain (an address with one @ and a dot after it; "" clears it), declared as an e-mail here.
+Email = Annotated[str, Meta(max_length=254, examples=["ap@jansen.example"],
+                            extra_json_schema={"extra": {"format": "email"}})]
+Kind = Literal["business", "consumer"]
+Locale = Literal["nl", "en"]
+TermDays = Annotated[int, Meta(ge=0, le=365, description="Days from issue to due date when an invoice names none")]
+# A positive amount of at most two decimals, as a string: "1250.00", "0.50", "17".
+Amount = Annotated[str, Meta(pattern=r"^([1-9][0-9]{0,11}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$",
+                             examples=["1234.56"], description="A positive decimal, at most two decimals")]  # fmt: skip
+OpenAmount = Annotated[str, Meta(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$", examples=["1234.56"],
+                                 description="A decimal string, at most two decimals, not above amount")]  # fmt: skip
+Currency = Annotated[str, Meta(examples=["EUR"], extra_json_schema={"extra": {"enum": sorted(CURRENCIES)}},
+                               description="An ISO 4217 code Settle supports")]  # fmt: skip
+InvoiceNumber = Annotated[str, Meta(pattern=r"\S", max_length=64, examples=["F-2026-0042"])]
 
 
 class CustomerCreate(Struct):
-    name: str
-    external_ref: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    kind: str = "business"
-    locale: str = "nl"
-    payment_term_days: int | None = None
+    name: Name
+    external_ref: ExternalRef | None = None
+    email: Email | None = None
+    phone: Annotated[str, Meta(max_length=50)] | None = None
+    kind: Kind = "business"
+    locale: Locale = "nl"
+    payment_term_days: TermDays | None = None
     policy_id: str | None = None
-    address: str | None = None
+    address: Annotated[str, Meta(max_length=500)] | None = None
 
 
 class CustomerPatch(Struct):
-    name: str | UnsetType = UNSET
-    external_ref: str | UnsetType | None = UNSET
-    email: str | UnsetType | None = UNSET
-    phone: str | UnsetType | None = UNSET
-    kind: str | UnsetType = UNSET
-    locale: str | UnsetType = UNSET
-    payment_term_days: int | UnsetType | None = UNSET
+    name: Name | UnsetType = UNSET
+    external_ref: ExternalRef | UnsetType | None = UNSET
+    email: Email | UnsetType | None = UNSET
+    phone: Annotated[str, Meta(max_length=50)] | UnsetType | None = UNSET
+    kind: Kind | UnsetType = UNSET
+    locale: Locale | UnsetType = UNSET
+    payment_term_days: TermDays | UnsetType | None = UNSET
     policy_id: str | UnsetType | None = UNSET
-    address: str | UnsetType | None = UNSET
+    address: Annotated[str, Meta(max_length=500)] | UnsetType | None = UNSET
 
     def changes(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.__struct_fields__ if getattr(self, f) is not UNSET}
@@ -63,26 +84,27 @@ class CustomerRead(Struct):
 
 
 class InvoiceCreate(Struct):
-    number: str
+    number: InvoiceNumber
     issue_date: dt.date
-    amount: str
-    currency: str = "EUR"
+    amount: Amount
+    currency: Currency = "EUR"
     customer_id: str | None = None
-    customer_external_ref: str | None = None
+    customer_external_ref: ExternalRef | None = None
     due_date: dt.date | None = None
-    open_amount: str | None = None
-    payment_reference: str | None = None
-    description: str | None = None
-    pdf_url: str | None = None
+    open_amount: OpenAmount | None = None
+    payment_reference: Annotated[str, Meta(max_length=40, examples=["RF18539007547034"])] | None = None
+    description: Annotated[str, Meta(max_length=1000)] | None = None
+    pdf_url: Annotated[str, Meta(max_length=500, pattern=r"^https?://[^\s]+$")] | None = None
 
 
 class InvoiceBulk(Struct):
-    items: list[dict[str, Any]]
+    items: Annotated[list[dict[str, Any]], Meta(min_length=1, max_length=1000,
+                                                description="Invoices as for POST /invoices, 1 to 1000")]  # fmt: skip
 
 
 class PauseRequest(Struct):
-    until: dt.date
-    reason: str | None = None
+    until: Annotated[dt.date, Meta(description="A date after today")]
+    reason: Annotated[str, Meta(max_length=500)] | None = None
 
 
 class DunningRead(Struct):
@@ -146,15 +168,15 @@ class BulkResult(Struct):
 
 class AllocationIn(Struct):
     invoice_id: str
-    amount: str
+    amount: Amount
 
 
 class PaymentCreate(Struct):
     customer_id: str
-    amount: str
-    currency: str = "EUR"
+    amount: Amount
+    currency: Currency = "EUR"
     received_on: dt.date | None = None
-    reference: str | None = None
+    reference: Annotated[str, Meta(max_length=140)] | None = None
     allocations: list[AllocationIn] | None = None
 
 
@@ -271,7 +293,9 @@ class StatementRead(Struct):
 
 
 class PortalLinkCreate(Struct):
-    expires_in_days: int = 30
+    # Declared, not enforced by the decoder: the handler's own 422 names the range.
+    expires_in_days: Annotated[int, Meta(description="1 to 365 days",
+                                         extra_json_schema={"extra": {"minimum": 1, "maximum": 365}})] = 30
 
 
 class PortalLinkRead(Struct):
@@ -286,6 +310,22 @@ class RevokeRead(Struct):
 
 class Page(Struct):
     items: list[Any]
+    next_cursor: str | None
+
+
+# A page of each kind, so the schema names what ``items`` holds (``next_cursor``: null on the last page).
+class CustomerPage(Struct):
+    items: list[CustomerRead]
+    next_cursor: str | None
+
+
+class InvoicePage(Struct):
+    items: list[InvoiceRead]
+    next_cursor: str | None
+
+
+class PaymentPage(Struct):
+    items: list[PaymentRead]
     next_cursor: str | None
 
 
