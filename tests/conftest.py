@@ -31,11 +31,29 @@ def _is_postgres(url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The test database. Under pytest-xdist each worker on PostgreSQL gets a database of its own
+    beside the one given (``<name>_gw0``, …), since every test empties the tables after it."""
     url = os.environ.get("SETTLE_TEST_DATABASE_URL")
-    if url:
-        return normalize_database_url(url)
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'settle-test.db'}"
+    if not url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'settle-test.db'}"
+        return
+    url = normalize_database_url(url)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        yield url
+        return
+    own = f"{url.rsplit('/', 1)[1]}_{worker}"
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{own}"'))
+    try:
+        yield url.rsplit("/", 1)[0] + "/" + own
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
