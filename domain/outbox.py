@@ -330,10 +330,11 @@ class SentRecorder:
     * SQLite (WAL, ``synchronous=NORMAL``): the UPDATE alone, in autocommit, is its own
       transaction. A commit reaches the WAL before the next message is sent, so a crash of the
       process (kill -9 included) loses no record; there is no disk flush per message.
-    * PostgreSQL: the UPDATE in a transaction with ``SET LOCAL synchronous_commit = off``, so
-      the commit does not wait for the WAL flush (6 ms a message on this machine). A crash of
-      the *process* still loses nothing: the commit is in the server before ``record``
-      returns. Only a crash of the *database server* within its WAL writer delay (about
+    * PostgreSQL: the UPDATE alone in autocommit (one round trip) on a session with
+      ``synchronous_commit = off`` (``start``/``stop``: the delivering connection only, reset
+      before it goes back to the pool), so the commit does not wait for the WAL flush (6 ms a
+      message on this machine). A crash of the *process* still loses nothing: the commit is
+      in the server before ``record`` returns. Only a crash of the *database server* within its WAL writer delay (about
       200 ms) can forget the last records; those messages are then sent again, with the
       same Message-ID (``<outbox id@domain>``), so a receiving system can tell the duplicate.
 
@@ -370,14 +371,27 @@ class SentRecorder:
                     driver.rollback()
                 raise
             return
+        # One round trip: the UPDATE alone in autocommit is its own transaction, committed
+        # without waiting for the WAL flush (``start`` set synchronous_commit off for the session).
+        driver.autocommit = True
         try:
-            with driver.cursor() as cur:
-                cur.execute("SET LOCAL synchronous_commit = off")
-                cur.execute(self._sql, params)
-            driver.commit()
-        except BaseException:
-            driver.rollback()
-            raise
+            driver.execute(self._sql, params)
+        finally:
+            driver.autocommit = False
+
+    def start(self) -> None:
+        """PostgreSQL: the delivering connection's commits stop waiting for the WAL flush
+        (``SET synchronous_commit = off`` for the session, undone by ``stop``)."""
+        if self.kind == "postgresql":
+            with self.conn.begin():
+                self.conn.exec_driver_sql("SET synchronous_commit = off")
+
+    def stop(self) -> None:
+        if self.kind == "postgresql" and not self.conn.invalidated:
+            if self.conn.in_transaction():
+                self.conn.rollback()
+            with self.conn.begin():
+                self.conn.exec_driver_sql("RESET synchronous_commit")
 
 
 @dataclass(frozen=True)

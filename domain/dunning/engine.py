@@ -703,42 +703,63 @@ def deliver(
     started = time.perf_counter()
     own = claimant or outbox.LocalClaimant()
     passed: set[str] = set()  # refused in this call: not again in this call
-    sent = 0
     try:
         with _reader(factory).connect() as conn:
             recorder = outbox.SentRecorder(conn)
-            while limit is None or sent < limit:
-                with conn.begin():
-                    size = batch_size if limit is None else min(batch_size, limit - sent)
-                    batch = outbox.claim(conn, own, now=now(), org_id=org_id, limit=size, passed=passed)
-                if not batch:
-                    break
-                failures: list[outbox.Failure] = []
-                try:
-                    for m in batch:
-                        attempts = m.attempts + 1
-                        try:
-                            transport.send(
-                                message_id=m.id,
-                                sender=m.sender or default_sender,
-                                to=m.to_address or "",
-                                subject=m.subject or "",
-                                text=m.body_text or "",
-                                html=m.body_html or "",
-                            )
-                        except DeliveryError as exc:
-                            failures.append(outbox.Failure(m.id, attempts, str(exc)))
-                            passed.add(m.id)
-                            summary.failed += 1
-                            continue
-                        recorder.record(m.id, at=now(), attempts=attempts)
-                        summary.delivered += 1
-                        sent += 1
-                finally:
-                    with conn.begin():
-                        outbox.settle_batch(conn, own, failures, now=now())
+            recorder.start()
+            try:
+                _deliver_batches(conn, recorder, transport, own, default_sender, org_id, now, summary, limit,
+                                 batch_size, passed)  # fmt: skip
+            finally:
+                recorder.stop()
     finally:
         if claimant is None and isinstance(own, outbox.LocalClaimant):
             own.close()
         summary.seconds["deliver"] += time.perf_counter() - started
     return summary
+
+
+def _deliver_batches(
+    conn: Connection,
+    recorder: outbox.SentRecorder,
+    transport: Transport,
+    own: outbox.Claimant,
+    default_sender: str,
+    org_id: str | None,
+    now: Callable[[], dt.datetime],
+    summary: RunSummary,
+    limit: int | None,
+    batch_size: int,
+    passed: set[str],
+) -> None:
+    sent = 0
+    while limit is None or sent < limit:
+        with conn.begin():
+            size = batch_size if limit is None else min(batch_size, limit - sent)
+            batch = outbox.claim(conn, own, now=now(), org_id=org_id, limit=size, passed=passed)
+        if not batch:
+            break
+        failures: list[outbox.Failure] = []
+        try:
+            for m in batch:
+                attempts = m.attempts + 1
+                try:
+                    transport.send(
+                        message_id=m.id,
+                        sender=m.sender or default_sender,
+                        to=m.to_address or "",
+                        subject=m.subject or "",
+                        text=m.body_text or "",
+                        html=m.body_html or "",
+                    )
+                except DeliveryError as exc:
+                    failures.append(outbox.Failure(m.id, attempts, str(exc)))
+                    passed.add(m.id)
+                    summary.failed += 1
+                    continue
+                recorder.record(m.id, at=now(), attempts=attempts)
+                summary.delivered += 1
+                sent += 1
+        finally:
+            with conn.begin():
+                outbox.settle_batch(conn, own, failures, now=now())
