@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         problems.append("the second run found something to do")
 
     def ratio(a: float, b: float) -> str:
-        return f"{a / b:,.0f}x" if b > 0 else "-"
+        return f"{a / b:,.1f}x" if b > 0 else "-"
 
     name = "postgresql" if d.pg else "sqlite"
     planning_s, deliver_s = summary.seconds["plan"], summary.seconds["deliver"]

@@ -353,6 +353,7 @@ class SentRecorder:
         )
         processor = OutboxMessage.__table__.c.sent_at.type.bind_processor(dialect)
         self._at = processor or (lambda v: v)
+        self._autocheckpoint: int | None = None
 
     def record(self, message_id: str, *, at: dt.datetime, attempts: int) -> None:
         if self.kind == "other" or self.conn.in_transaction():
@@ -381,12 +382,32 @@ class SentRecorder:
 
     def start(self) -> None:
         """PostgreSQL: the delivering connection's commits stop waiting for the WAL flush
-        (``SET synchronous_commit = off`` for the session, undone by ``stop``)."""
+        (``SET synchronous_commit = off`` for the session, undone by ``stop``).
+
+        SQLite: the delivering connection checkpoints the WAL every ``WAL_PAGES`` pages
+        instead of every 1,000 (each record writes three or so). A checkpoint ends in an
+        fsync, and on a journalling file system that fsync also writes out everything else
+        dirty, the .eml files or mail-server spool just written: with the default, a run of
+        10,000 messages spent more time waiting on those flushes than sending. The WAL grows
+        to about ``WAL_PAGES`` pages meanwhile; ``stop`` restores the setting and checkpoints
+        passively. A record's durability against a process crash does not change (a commit
+        is in the WAL either way)."""
         if self.kind == "postgresql":
             with self.conn.begin():
                 self.conn.exec_driver_sql("SET synchronous_commit = off")
+        elif self.kind == "sqlite" and not self.conn.in_transaction():
+            driver: Any = self.conn.connection.driver_connection
+            self._autocheckpoint = driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+            driver.execute(f"PRAGMA wal_autocheckpoint={self.WAL_PAGES}")
+
+    WAL_PAGES = 20_000  # 80 MB of 4 KiB pages
 
     def stop(self) -> None:
+        if self.kind == "sqlite" and self._autocheckpoint is not None and not self.conn.invalidated:
+            driver: Any = self.conn.connection.driver_connection
+            driver.execute(f"PRAGMA wal_autocheckpoint={int(self._autocheckpoint)}")
+            driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self._autocheckpoint = None
         if self.kind == "postgresql" and not self.conn.invalidated:
             if self.conn.in_transaction():
                 self.conn.rollback()
