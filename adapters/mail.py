@@ -64,7 +64,8 @@ def _part(subtype: str, body: str) -> list[str]:
 
 
 def build_message(
-    *, message_id: str, sender: str, to: str, subject: str, text: str, html: str, linesep: str = "\n"
+    *, message_id: str, sender: str, to: str, subject: str, text: str, html: str, linesep: str = "\n",
+    reply_to: str | None = None,
 ) -> bytes:
     """The e-mail as bytes: ``multipart/alternative`` with a text and an HTML part, both UTF-8
     quoted-printable.
@@ -79,6 +80,7 @@ def build_message(
     boundary = f"=_settle_{secrets.token_hex(12)}"
     lines = [
         _address("From", sender),
+        *([_address("Reply-To", reply_to)] if reply_to else []),
         _address("To", to),
         _header("Subject", subject),
         f"Date: {formatdate(localtime=False, usegmt=True)}",
@@ -109,10 +111,12 @@ class FileTransport:
         self.folder = folder
         self._ready = False
 
-    def send(self, *, message_id: str, sender: str, to: str, subject: str, text: str, html: str) -> None:
+    def send(self, *, message_id: str, sender: str, to: str, subject: str, text: str, html: str,
+             reply_to: str | None = None) -> None:  # fmt: skip
         if not to:
             raise DeliveryError("no recipient address")
-        data = build_message(message_id=message_id, sender=sender, to=to, subject=subject, text=text, html=html)
+        data = build_message(message_id=message_id, sender=sender, to=to, subject=subject, text=text, html=html,
+                             reply_to=reply_to)  # fmt: skip
         try:
             if not self._ready:
                 self.folder.mkdir(parents=True, exist_ok=True)
@@ -160,11 +164,13 @@ class SmtpTransport:
         self._conn = conn
         return conn
 
-    def send(self, *, message_id: str, sender: str, to: str, subject: str, text: str, html: str) -> None:
+    def send(self, *, message_id: str, sender: str, to: str, subject: str, text: str, html: str,
+             reply_to: str | None = None) -> None:  # fmt: skip
         if not to:
             raise DeliveryError("no recipient address")
         data = build_message(
-            message_id=message_id, sender=sender, to=to, subject=subject, text=text, html=html, linesep="\r\n"
+            message_id=message_id, sender=sender, to=to, subject=subject, text=text, html=html, linesep="\r\n",
+            reply_to=reply_to,
         )
         try:
             envelope_from, envelope_to = _parse_address(sender)[1] or sender, _parse_address(to)[1] or to

@@ -246,6 +246,7 @@ class Claimed:
     body_html: str | None
     attempts: int
     sender: str | None  # the organisation's own From, if it has one
+    reply_to: str | None  # the organisation's contact address: a debtor who answers reaches a person
 
 
 def _deliverable(now: dt.datetime, org_id: str | None) -> list[Any]:
@@ -300,7 +301,7 @@ def claim(
     rows = conn.execute(
         select(
             msg.id, msg.org_id, msg.to_address, msg.subject, msg.body_text, msg.body_html, msg.attempts,
-            Organisation.mail_from,
+            Organisation.mail_from, Organisation.email,
         )
         .join(Organisation, Organisation.id == msg.org_id)
         .where(msg.id.in_(ids), msg.claimed_by == claimant.token, msg.status == PENDING)

@@ -747,6 +747,7 @@ def _deliver_batches(
                     transport.send(
                         message_id=m.id,
                         sender=m.sender or default_sender,
+                        reply_to=m.reply_to,
                         to=m.to_address or "",
                         subject=m.subject or "",
                         text=m.body_text or "",

@@ -462,3 +462,23 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
     after = _state(db)
     assert after["actions"] == before["actions"] + 6 and after["messages"] == before["messages"] + 2
     assert len(h.mailbox(settings).files()) == 2
+
+
+def test_a_reminder_replies_to_the_organisations_contact_address(
+    db: Session, engine: Engine, settings: Settings
+) -> None:
+    """A debtor who answers a reminder reaches a person, not the no-reply sender."""
+    with_contact = h.org(db, "Acme Groothandel")
+    with_contact.email = "debiteuren@acme.example"
+    without = h.org(db, "Zonder Adres BV")
+    day = dt.date(2026, 6, 1)
+    h.invoice(db, with_contact, h.customer(db, with_contact.id, "Bakkerij Jansen", "ap@jansen.example"), "F-1",
+              day - 7 * DAY)  # fmt: skip
+    h.invoice(db, without, h.customer(db, without.id, "Pieters BV", "fin@pieters.example"), "F-2", day - 7 * DAY)
+    db.commit()
+
+    h.run(engine, settings, db, day)
+
+    mails = {m["To"]: m for m in h.mailbox(settings).messages()}
+    assert mails["ap@jansen.example"]["Reply-To"] == "debiteuren@acme.example"
+    assert mails["fin@pieters.example"]["Reply-To"] is None
