@@ -167,6 +167,8 @@ def parse(data: bytes, name: str) -> list[Statement]:
         raise StatementError(
             f"{name}, line {line}, column {column}", f"not well-formed XML ({reason}): is the file truncated?"
         ) from None
+    except (LookupError, ValueError, RecursionError) as exc:  # an unknown encoding, nesting too deep
+        raise StatementError(name, f"not readable XML: {exc}") from None
     top = _Path(name, _local(root.tag))
     body = _child(root, "BkToCstmrStmt")
     if body is None:

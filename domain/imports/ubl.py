@@ -50,7 +50,7 @@ def parse_ubl(data: bytes, name: str) -> list[InvoiceRow]:
         raise ImportFailed(name, [f"refused: {exc.__class__.__name__} (DTDs and entities are not allowed)"]) from None
     except SafeET.ParseError as exc:
         raise ImportFailed(name, [f"not well-formed XML: {exc}"]) from None
-    except (ValueError, RecursionError) as exc:
+    except (LookupError, ValueError, RecursionError) as exc:  # an unknown encoding, nesting too deep
         raise ImportFailed(name, [f"not readable XML: {exc}"]) from None
     if root.tag == f"{{{NS['inv']}}}Invoice":
         return [_document(root, name, "Invoice")]

@@ -154,3 +154,11 @@ def test_a_prepaid_invoice_is_imported_paid_and_nothing_payable_is_skipped(db: S
 def test_an_invoice_type_code_380_with_a_positive_total_stays_a_debt(db: Session, tenant: Tenant) -> None:
     rows = parse_file((DATA / "invoice-ubl.xml").read_bytes(), "invoice-ubl.xml")
     assert rows[0].kind == "invoice"
+
+
+def test_an_ubl_file_with_an_unknown_encoding_is_refused_by_name() -> None:
+    from domain.imports.ubl import parse_ubl
+
+    with pytest.raises(ImportFailed) as err:
+        parse_ubl(b'<?xml version="1.0" encoding="TF-8"?>\n<Invoice/>', "odd.xml")
+    assert "unknown encoding: TF-8" in str(err.value.problems)

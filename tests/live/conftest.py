@@ -5,6 +5,7 @@ hanging it."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import datetime as dt
 import json
@@ -28,6 +29,13 @@ from tests.integration.test_foundation_cli import _env
 
 HOST = "127.0.0.1"
 AWAIT = 20.0  # seconds any one read, write or connect may take
+
+
+def run_async(coro: Any) -> Any:
+    """``asyncio.run`` on a thread of its own: an event loop another test left set on the main
+    thread (a test client's portal) cannot refuse it."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 # --- a raw HTTP/1.1 client ------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from tests.live.conftest import Conn, Live, get_once, idle_in_transaction
+from tests.live.conftest import Conn, Live, get_once, idle_in_transaction, run_async
 
 pytestmark = pytest.mark.live
 
@@ -63,7 +63,7 @@ async def wave(live: Live) -> tuple[list[tuple[str, int]], Counter[str]]:
 def test_a_wave_of_256_clients_some_leaving_mid_request(live: Live, engine: Engine, on_postgres: bool) -> None:
     started = time.monotonic()
     try:
-        answered, outcomes = asyncio.run(wave(live))
+        answered, outcomes = run_async(wave(live))
     except TimeoutError:
         pytest.fail(f"the wave did not end within {WAVE_SECONDS:.0f} s:\n{live.output_tail()}")
     took = time.monotonic() - started
@@ -88,5 +88,5 @@ def test_a_wave_of_256_clients_some_leaving_mid_request(live: Live, engine: Engi
             out.append((answer.status, time.monotonic() - t0))
         return out
 
-    for status, seconds in asyncio.run(single()):
+    for status, seconds in run_async(single()):
         assert status == 200 and seconds < 2.0, (status, seconds, live.output_tail())

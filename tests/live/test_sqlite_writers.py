@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from domain.models import Customer, Invoice
-from tests.live.conftest import Answer, Conn, Live
+from tests.live.conftest import Answer, Conn, Live, run_async
 
 pytestmark = pytest.mark.live
 
@@ -82,7 +82,7 @@ def test_eight_writers_at_once_on_sqlite(live: Live, engine: Engine, on_postgres
 
     started = time.monotonic()
     try:
-        asyncio.run(run())
+        run_async(run())
     except TimeoutError:
         pytest.fail(f"{WRITERS} writers did not finish within {SECONDS:.0f} s ({dict(acked.statuses)}):\n"
                     f"{live.output_tail()}")  # fmt: skip

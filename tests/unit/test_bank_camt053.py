@@ -310,6 +310,15 @@ def test_truncated_xml_names_the_line() -> None:
     assert err.value.where.startswith("cut.xml, line 1, column ")
 
 
+def test_an_unknown_encoding_is_refused_by_name() -> None:
+    """Found by the mutation test: ``encoding="TF-8"`` escaped the parser as a LookupError."""
+    data = camt(ntry("1.00", details=tx()))
+    mangled = b'<?xml version="1.0" encoding="TF-8"?>\n' + data.split(b"?>", 1)[1] if data.startswith(b"<?xml") else (
+        b'<?xml version="1.0" encoding="TF-8"?>\n' + data)
+    with pytest.raises(StatementError, match="unknown encoding: TF-8"):
+        parse_statement(mangled, "odd.xml")
+
+
 def test_every_truncation_of_a_sample_is_refused() -> None:
     data = (CAMT / "camt053.v2.multi.statement.xml").read_bytes()
     end = data.rindex(b"</Document>") + len(b"</Document>")
