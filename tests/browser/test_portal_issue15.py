@@ -107,3 +107,51 @@ def test_at_360_px_the_statement_and_every_e_mail_fit(
             assert "2026-" not in page.inner_text("body") or locale == "nl"
     finally:
         context.close()
+
+
+# The e-mails a debtor can get, each made the way the product makes it.
+DUNNING_DAYS = {"reminder": 7, "statement_reminder": 14, "final_reminder": 28, "formal_notice": 35,
+                "collection_handover": 50}  # fmt: skip
+
+
+@pytest.mark.parametrize("locale", ["nl", "en"])
+def test_every_kind_of_e_mail_fits_a_360_px_phone(engine: Engine, db: Session, settings: Any, chromium: Any,
+                                                   locale: str) -> None:  # fmt: skip
+    from adapters.portal_mail import PortalMailer
+    from domain import checkout, fresh_links
+    from tests.integration import dunning_helpers as d
+
+    org = d.org(db)
+    org.email, org.phone, org.iban = "debiteuren@acme.example", "+31201234567", "NL91ABNA0417164300"
+    org.address = "Keizersgracht 1\n1015 AA Amsterdam"
+    people = {}
+    for kind, days in DUNNING_DAYS.items():
+        person = d.customer(db, org.id, f"Debiteur met een lange naam voor {kind}", f"{kind}@example.nl",
+                            locale=locale)  # fmt: skip
+        for i in range(3):  # a statement with a few lines
+            d.invoice(db, org, person, f"F-{kind}-{i}", h.TODAY - dt.timedelta(days=days + 2 * i), 123_456_78)
+        people[kind] = person
+    db.commit()
+    scheduler.run(engine, settings, as_of=h.TODAY)
+    h.reread(db)
+    mailer = PortalMailer(settings)
+    payer = people["reminder"]
+    payment = checkout.start(db, payer, [], "sandbox")
+    checkout.apply_status(db, payment, "paid", h.TODAY, composer=mailer)  # the thank-you
+    fresh_links.send(db, people["statement_reminder"], mailer, dt.datetime.now(dt.UTC))  # a fresh link
+    db.commit()
+
+    rows = list(db.scalars(select(OutboxMessage).where(OutboxMessage.channel == "email",
+                                                       OutboxMessage.body_html.is_not(None))))  # fmt: skip
+    assert {r.kind for r in rows} >= {*DUNNING_DAYS, "thank_you", "portal_link"}
+    context = chromium.new_context(viewport=PHONE, is_mobile=True)
+    try:
+        page = context.new_page()
+        for row in rows:
+            page.set_content(row.body_html or "")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 360, (row.kind, locale, width)
+            if locale == "en":
+                assert not re.search(r"\b20\d\d-\d\d-\d\d\b", page.inner_text("body")), row.kind  # dates for people
+    finally:
+        context.close()
