@@ -270,10 +270,25 @@ class ReferencePage(OpenAPIRenderPlugin):
         return page.encode()
 
 
+def strict_bodies(document: dict[str, Any]) -> dict[str, Any]:
+    """Say ``additionalProperties: false`` for the request bodies that refuse unknown fields
+    (msgspec ``forbid_unknown_fields``), which Litestar's generator does not."""
+    import msgspec
+
+    from api import schemas
+
+    found = document.get("components", {}).get("schemas", {})
+    for name, value in vars(schemas).items():
+        if (isinstance(value, type) and issubclass(value, msgspec.Struct) and name in found
+                and value.__struct_config__.forbid_unknown_fields):  # fmt: skip
+            found[name]["additionalProperties"] = False
+    return document
+
+
 @get("/openapi.json", include_in_schema=False, sync_to_thread=False)
 def openapi_json(request: Request[Any, Any, Any]) -> Response[Any]:
     """The OpenAPI 3 schema of the back-office API."""
-    return Response(request.app.openapi_schema.to_schema(), media_type=MediaType.JSON)
+    return Response(strict_bodies(request.app.openapi_schema.to_schema()), media_type=MediaType.JSON)
 
 
 @get("/docs", include_in_schema=False, sync_to_thread=False, media_type=MediaType.HTML)
