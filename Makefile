@@ -24,11 +24,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider
 
-# The three workloads at the sizes their issues name (minutes each); see bench/*.py for smaller runs.
+# The workloads at the sizes their issues name (minutes each); see bench/*.py for smaller runs.
 bench: $(STAMP)
 	$(BIN)/python bench/dunning.py
 	$(BIN)/python bench/reconcile.py
+	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/portal.py
+	$(BIN)/python bench/api.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -205,6 +205,19 @@ _STYLE = (
 )
 
 
+def _example(op: dict[str, Any]) -> str | None:
+    """The first example of the operation's success answer, as indented JSON."""
+    import json
+
+    for status in ("200", "201"):
+        examples = op.get("responses", {}).get(status, {}).get("content", {}).get("application/json", {}).get(
+            "examples", {})  # fmt: skip
+        for example in examples.values():
+            if "value" in example:
+                return json.dumps(example["value"], indent=2, ensure_ascii=False)
+    return None
+
+
 def _ref_name(schema: dict[str, Any] | None) -> str:
     if not schema:
         return ""
@@ -258,6 +271,10 @@ class ReferencePage(OpenAPIRenderPlugin):
                     parts.append(f"<p>Query: {params}</p>")
                 if body_ref:
                     parts.append(f"<p>Body: <code>{html.escape(body_ref)}</code></p>{_fields(components, body_ref)}")
+                example = _example(op)
+                if example is not None:
+                    parts.append(f"<details><summary>Example answer</summary><pre>{html.escape(example)}</pre>"
+                                 "</details>")
                 parts.append("</div>")
                 by_tag.setdefault(tag, []).append("".join(parts))
         sections = "".join(f"<h2>{html.escape(tag)}</h2>{''.join(ops)}" for tag, ops in sorted(by_tag.items()))

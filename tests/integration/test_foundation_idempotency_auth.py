@@ -98,3 +98,5 @@ def test_openapi_schema_and_docs(api: Api) -> None:
     docs = api.client.get("/api/v1/docs")
     assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
     assert "/api/v1/invoices/bulk" in docs.text
+    # every operation with an answer shows its example, from the same schema
+    assert docs.text.count("Example answer") >= 20 and "F-2026-0042" in docs.text
