@@ -223,6 +223,64 @@ def scalar(conn: Connection, stmt: Any) -> int:
     return int(conn.execute(stmt).scalar() or 0)
 
 
+def clone(url: str, engine: Engine, suffix: str) -> str:
+    """A copy of the seeded database (SQLite: the file; PostgreSQL: CREATE DATABASE … TEMPLATE), so a
+    run of several processes starts from exactly what the single run started from."""
+    if url.startswith("sqlite"):
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+        source = Path(url.split("///", 1)[1])
+        target = source.with_name(f"{source.stem}-{suffix}.db")
+        shutil.copyfile(source, target)
+        return f"sqlite:///{target}"
+    engine.dispose()
+    base, name = url.rsplit("/", 1)
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}_{suffix}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}_{suffix}" TEMPLATE "{name}"'))
+    admin.dispose()
+    return f"{base}/{name}_{suffix}"
+
+
+def drop_clone(url: str) -> None:
+    if url.startswith("sqlite"):
+        return
+    admin = make_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def processes(url: str, n: int, outbox: Path) -> tuple[float, float, int]:
+    """``n`` ``settle run`` processes started at once on ``url``: wall seconds, their CPU seconds,
+    and the messages sent."""
+    import os
+    import subprocess
+
+    settle = Path(sys.executable).with_name("settle")
+    env = {**os.environ, "SETTLE_DATABASE_URL": url, "SETTLE_SECRET_KEYS": "bench-secret-key",
+           "SETTLE_BASE_URL": "https://pay.bench.example", "SETTLE_MAIL_URL": f"file:{outbox}",
+           "SETTLE_MAIL_FROM": "debiteuren@bench.example"}  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    runs = [subprocess.Popen([str(settle), "run", "--as-of", AS_OF.isoformat()], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(n)]  # fmt: skip
+    for run in runs:
+        _, err = run.communicate(timeout=1800)
+        if run.returncode != 0:
+            sys.exit(f"bench: settle run failed: {err.decode()[-2000:]}")
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        sent = scalar(conn, select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent"))
+    engine.dispose()
+    return wall, cpu, int(sent)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file in a temporary folder")
@@ -231,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=None, help="default: invoices / 10")
     parser.add_argument("--reset", action="store_true", help="empty a database that is not empty first")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (SQLite file, outbox)")
+    parser.add_argument("--concurrent", type=int, default=0, metavar="N",
+                        help="also time N `settle run` processes started at once against one, on copies of the "
+                             "seeded database (target: N runs in <= 0.7x the time of one)")  # fmt: skip
     args = parser.parse_args(argv)
     customers = args.customers or max(1, args.invoices // 10)
     if not 0 <= args.due <= args.invoices:
@@ -252,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
+        copies: list[str] = []
+        if args.concurrent:
+            copies = [clone(url, engine, "one"), clone(url, engine, "many")]
+            engine = make_engine(url)
         settings = Settings(
             database_url=url,
             secret_keys=("bench-secret-key",),
@@ -273,7 +338,14 @@ def main(argv: list[str] | None = None) -> int:
             sent = scalar(conn, select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent"))
         files = len(list(outbox.glob("*.eml")))
         engine.dispose()
+        concurrent: tuple[tuple[float, float, int], tuple[float, float, int]] | None = None
+        if copies:
+            one = processes(copies[0], 1, work / "outbox-one")
+            many = processes(copies[1], args.concurrent, work / "outbox-many")
+            concurrent = (one, many)
     finally:
+        for copy in locals().get("copies", []):
+            drop_clone(copy)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -315,6 +387,14 @@ def main(argv: list[str] | None = None) -> int:
         f" after the idle run {rss_idle:.0f} MB)"
     )
     print(f"seed                              {seed_s:>6.1f} s")
+    if concurrent:
+        (one_s, one_cpu, one_sent), (many_s, many_cpu, many_sent) = concurrent
+        print(
+            f"{args.concurrent} runs at once vs one          {many_s:>6.2f} s vs {one_s:.2f} s = {ratio(many_s, one_s)}"
+            f" (target <= 0.7x); CPU of the runs {many_cpu:.1f} s vs {one_cpu:.1f} s, the rest is the database"
+        )
+        if not many_sent == one_sent == base_counts[0]:
+            problems.append(f"{many_sent} sent by {args.concurrent} runs, {one_sent} by one, {base_counts[0]} due")
     for p in problems:
         print(f"PROBLEM: {p}")
     return 1 if problems else 0
