@@ -112,6 +112,11 @@ def text_of(msg: EmailMessage) -> str:
     return str(part.get_content())
 
 
+def words_of(msg: EmailMessage) -> str:
+    """The plain text without its links: a link's random token may spell an invoice number."""
+    return re.sub(r"https?://\S+", "", text_of(msg))
+
+
 def html_of(msg: EmailMessage) -> str:
     part = msg.get_body(preferencelist=("html",))
     assert part is not None, "no text/html part"

@@ -51,9 +51,9 @@ def test_three_invoices_at_different_steps_make_one_mail_at_the_strongest_step(
     body = h.text_of(jansen_mail)
     for number in ("F-101", "F-102", "F-103"):
         assert number in body
-    assert "F-201" not in body
+    assert "F-201" not in h.words_of(jansen_mail)
     assert pieters_mail["Subject"].startswith("Herinnering: 1 openstaande factuur")
-    assert "F-201" in h.text_of(pieters_mail) and "F-101" not in h.text_of(pieters_mail)
+    assert "F-201" in h.text_of(pieters_mail) and "F-101" not in h.words_of(pieters_mail)
     sent = h.outbox(db, OutboxMessage.customer_id == jansen.id)
     assert [(m.kind, m.status) for m in sent] == [("final_reminder", "sent")]
 
@@ -88,7 +88,8 @@ def test_the_account_statement_in_a_mail_lists_every_invoice_the_customer_still_
     assert mails["ap@jansen.example"]["Subject"].startswith("Tweede herinnering en rekeningoverzicht")
     statement = text.split("Rekeningoverzicht:", 1)[1]
     assert "F-101" in statement and "F-102" in statement and "€ 25,00" in statement
-    assert "F-103" not in text and "F-201" not in text
+    words = h.words_of(mails["ap@jansen.example"])
+    assert "F-103" not in words and "F-201" not in words
     assert "Rekeningoverzicht" not in h.text_of(mails["fin@pieters.example"])  # nothing else open: no statement
 
 
@@ -194,7 +195,7 @@ def test_a_paid_invoice_is_never_reminded_again(
         h.run(engine, settings, db, day)
     later = box.new_since(seen)
     assert len(later) == 5  # F-OPEN (due three days later) walks its whole track meanwhile
-    assert all("F-OPEN" in h.text_of(m) and "F-PAID" not in h.text_of(m) for m in later)
+    assert all("F-OPEN" in h.text_of(m) and "F-PAID" not in h.words_of(m) for m in later)
     assert h.actions(db, paid.id) == [("reminder", "planned")]
     assert len(h.actions(db, other.id)) == 6
     assert api.get(f"/invoices/{paid.id}").json()["status"] == "paid"

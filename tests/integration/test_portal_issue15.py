@@ -4,6 +4,7 @@ not payable from the portal, the receipt and 'try again' on the return page."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from sqlalchemy import select
@@ -29,7 +30,8 @@ def test_a_promise_is_acknowledged_by_e_mail_once(client: Any, db: Session, sett
     assert row.to_address == "ap@jansen.example" and row.dedupe_key.startswith("request_received:req_")
     mail = next(m for m in h.mails(settings) if "betaalbelofte" in str(m["Subject"]))
     text = h.body(mail)
-    assert "F-1" in text and "F-2" not in text
+    words = re.sub(r"https?://\S+", "", text)  # a link's random token may spell anything
+    assert "F-1" in words and "F-2" not in words
     assert f"{day.day} " in text and "geen herinneringen" in text
     assert h.PORTAL_LINK.search(text), "the link back to the portal"
     assert "white-space: nowrap" in h.body(mail, "html")
