@@ -120,17 +120,17 @@ class RequestSessions:
     answered 500. Clients that went away left their connections ``idle in transaction`` the
     same way.
 
-    Now the session is opened and closed by an *async* dependency (``provide``) that never
-    blocks the loop: opening takes no connection (a session connects on first use, inside
+    Now the session is opened and closed by *async* dependencies (``provide_reader``,
+    ``provide_writer``, ``provide_by_method``) that never block the loop: opening takes no connection (a session connects on first use, inside
     the handler's thread); closing a session that holds none is free and done at once; closing
     one that does (a ROLLBACK) runs on a small executor of its own, ``release``, which nothing
     that waits for a connection ever runs on. So every connection taken is given back without
     waiting for a thread a waiter could hold, on every path (the handler returned, raised, or
     the client left: the clean-up is shielded from cancellation).
 
-    Dependencies that use the session before the handler runs (API-key auth) must end their
-    transaction themselves: between the two thread jobs the request waits in the executor's
-    queue, and it must not hold a connection while it waits.
+    A dependency that reads before the handler runs (API-key auth) uses a short session of its
+    own, closed inside its thread job: between that job and the handler's the request waits in
+    the executor's queue, and it must not hold a connection while it waits.
     """
 
     reader: sessionmaker[Session]
