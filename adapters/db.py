@@ -121,8 +121,8 @@ class RequestSessions:
     same way.
 
     Now the session is opened and closed by *async* dependencies (``provide_reader``,
-    ``provide_writer``, ``provide_by_method``) that never block the loop: opening takes no connection (a session connects on first use, inside
-    the handler's thread); closing a session that holds none is free and done at once; closing
+    ``provide_writer``, ``provide_by_method``) that never block the loop: opening takes no
+    connection (a session connects on first use, inside the handler's thread); closing a session that holds none is free and done at once; closing
     one that does (a ROLLBACK) runs on a small executor of its own, ``release``, which nothing
     that waits for a connection ever runs on. So every connection taken is given back without
     waiting for a thread a waiter could hold, on every path (the handler returned, raised, or
