@@ -121,12 +121,13 @@ class RequestSessions:
     same way.
 
     Now the session is opened and closed by *async* dependencies (``provide_reader``,
-    ``provide_writer``, ``provide_by_method``) that never block the loop: opening takes no
-    connection (a session connects on first use, inside the handler's thread); closing a session that holds none is free and done at once; closing
-    one that does (a ROLLBACK) runs on a small executor of its own, ``release``, which nothing
-    that waits for a connection ever runs on. So every connection taken is given back without
-    waiting for a thread a waiter could hold, on every path (the handler returned, raised, or
-    the client left: the clean-up is shielded from cancellation).
+    ``provide_writer``, ``provide_by_method``) that never block the loop. Opening takes no
+    connection: a session connects on first use, inside the handler's thread. Closing a session
+    that holds none is free and done at once; closing one that does (a ROLLBACK) runs on a small
+    executor of its own, ``release``, which nothing that waits for a connection ever runs on.
+    So every connection taken is given back without waiting for a thread a waiter could hold,
+    on every path (the handler returned, raised, or the client left: the clean-up is shielded
+    from cancellation).
 
     A dependency that reads before the handler runs (API-key auth) uses a short session of its
     own, closed inside its thread job: between that job and the handler's the request waits in
