@@ -240,10 +240,18 @@ def start_baseline(script: Path, name: str, url: str, port: int, data_file: Path
 
 
 def serve(app: Any, port: int) -> None:
-    """A baseline served as ``settle serve`` serves the product: uvicorn, one worker, info log, proxy headers."""
+    """A baseline served as ``settle serve`` serves the product by default: uvicorn, one worker,
+    info log, no access log, no proxy headers."""
     import uvicorn
 
-    uvicorn.run(app, host=HOST, port=port, workers=1, log_level="info", proxy_headers=True)
+    uvicorn.run(app, host=HOST, port=port, workers=1, log_level="info", access_log=False, proxy_headers=False)
+
+
+async def send_whole(send: Any, body: bytes, content_type: bytes) -> None:
+    """A 200 answer with its length, for the plain-ASGI baselines."""
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 # --- wrk -----------------------------------------------------------------------------------

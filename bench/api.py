@@ -139,11 +139,7 @@ def asgi_app(url: str, data: dict[str, Any]) -> Any:
             await send({"type": "http.response.start", "status": 401, "headers": [(b"content-length", b"0")]})
             await send({"type": "http.response.body", "body": b""})
             return
-        body = encode(page)
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})  # fmt: skip
-        await send({"type": "http.response.body", "body": body})
+        await _load.send_whole(send, encode(page), b"application/json")
 
     return app
 

@@ -205,10 +205,7 @@ def asgi_app(url: str, data: dict[str, Any]) -> Any:
         ctx = contexts[cid]
         html = render_html("portal/statement.html.j2", lang=ctx["customer"].locale, csrf="x" * 32,
                            org_name=ctx["org"].name, signed_in=True, **ctx).encode()  # fmt: skip
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/html; charset=utf-8"),
-                                (b"content-length", str(len(html)).encode())]})  # fmt: skip
-        await send({"type": "http.response.body", "body": html})
+        await _load.send_whole(send, html, b"text/html; charset=utf-8")
 
     return app
 
