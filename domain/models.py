@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -166,7 +167,13 @@ class Customer(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(10), default="business")  # business | consumer
-    locale: Mapped[str] = mapped_column(String(5), default="nl")  # nl | en
+    locale: Mapped[str] = mapped_column(String(5), default="nl")  # nl | en | fr
+    # NL or BE; None means the organisation's country (issue 16). The law that
+    # applies follows the creditor's country, the language follows the customer.
+    country: Mapped[str | None] = mapped_column(String(2))
+    # A contract of regular supply (energy, telecom, subscriptions): Book XIX
+    # gives such a consumer three free reminders per calendar year.
+    regular_supply: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     payment_term_days: Mapped[int | None] = mapped_column()
     policy_id: Mapped[str | None] = mapped_column(String(40), ForeignKey("policies.id"))
     address: Mapped[str | None] = mapped_column(Text)
