@@ -8,10 +8,15 @@ balancer counts together. Made once per app in ``create_app`` and handed to Lite
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
+import anyio
+from litestar.serialization import decode_json, encode_json
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
+from redis.exceptions import RedisError
 
 from adapters.settings import Settings
 
@@ -40,12 +45,43 @@ class SweptMemoryStore(MemoryStore):
             await self.delete_expired()
 
 
+class StoreUnavailable(Exception):
+    """The shared store could not be reached while counting (Redis down or unreachable)."""
+
+
+async def count_in_window(store: Store, key: str, window: int, lock: anyio.Lock) -> tuple[int, int]:
+    """Count one more hit on ``key`` in a fixed window of ``window`` seconds: the hit's number
+    in its window, and the seconds until the window ends.
+
+    On Redis it is one transaction (``INCR``, ``EXPIRE … NX`` so only the window's first hit sets
+    the end, ``TTL``), so concurrent workers never read the same count; in memory, one process's
+    own, the caller's lock serialises the read and the write."""
+    if isinstance(store, RedisStore):
+        name = store._make_key(key)
+        try:
+            async with store._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(name)
+                pipe.expire(name, window, nx=True)
+                pipe.ttl(name)
+                count, _, ttl = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return int(count), max(1, int(ttl))
+    async with lock:
+        now = int(time.time())
+        cached = await store.get(key)
+        found = decode_json(value=cached) if cached else None
+        if not isinstance(found, dict) or found.get("reset", 0) <= now:
+            found = {"count": 0, "reset": now + window}
+        found["count"] += 1
+        await store.set(key, encode_json(found), expires_in=max(1, found["reset"] - now))
+        return int(found["count"]), max(1, found["reset"] - now)
+
+
 def make_store(settings: Settings) -> Store:
     """Redis under ``settings.redis_namespace`` when ``SETTLE_REDIS_URL`` is set, else memory."""
     if settings.redis_url is None:
         return SweptMemoryStore()
-    from litestar.stores.redis import RedisStore
-
     return RedisStore.with_client(url=settings.redis_url, namespace=settings.redis_namespace)
 
 

@@ -14,20 +14,24 @@ forwarded address once ``settle serve --proxy-headers`` trusts it.
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from litestar import Request
+from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.base import DefineMiddleware
-from litestar.middleware.rate_limit import DURATION_VALUES, CacheObject, RateLimitConfig, RateLimitMiddleware
-from litestar.serialization import decode_json, encode_json
+from litestar.middleware.rate_limit import DURATION_VALUES, RateLimitConfig, RateLimitMiddleware
 from litestar.stores.base import Store
-from litestar.types import ASGIApp, Message, Scope
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapters.stores import RATE_LIMIT_STORE
+from adapters.stores import RATE_LIMIT_STORE, StoreUnavailable, count_in_window
 from portal.errors import is_portal_path
+
+logger = logging.getLogger("settle.portal")
 
 # The providers' hosted checkouts must be allowed as form targets: browsers apply form-action
 # to the redirect that follows a form post, and ``POST /portal/pay`` answers with one.
@@ -104,11 +108,20 @@ async def portal_headers(message: Message, scope: Scope) -> None:
 
 
 class PortalRateLimitMiddleware(RateLimitMiddleware):
-    """Litestar's ``RateLimitMiddleware`` (a fixed window in the app's store, per client address),
-    keyed by bucket and with a window of any number of seconds.
+    """A fixed window per bucket and client address, counted atomically in the app's store.
+
+    Litestar's own middleware reads the history, decides, then writes it back: two workers
+    sharing Redis can both read 19 and both let the twentieth request through. Here the count is
+    one ``INCR`` (with the window's expiry set by the first request of the window) in a Redis
+    transaction, so every worker and machine agrees on who is over. The memory store, one
+    process's own, counts under the middleware's lock.
 
     Over the limit it raises Litestar's ``TooManyRequestsException``; the portal's error handler
-    answers it with the 429 page and ``Retry-After`` (``portal.errors``)."""
+    answers it with the 429 page and ``Retry-After`` (``portal.errors``). When Redis cannot be
+    reached mid-flight the request goes through uncounted and the outage is logged (fail open):
+    the limits are a brake on guessing and on cost, the links themselves are signed, and a
+    debtor's statement should not go down with a cache. ``settle serve`` still refuses to start
+    without the Redis it was given (``adapters.stores.unreachable``)."""
 
     config: PortalLimit
 
@@ -116,27 +129,63 @@ class PortalRateLimitMiddleware(RateLimitMiddleware):
         super().__init__(app, config)
         self.window = config.window or DURATION_VALUES[self.unit]
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = scope["litestar_app"]
+        request: Request[Any, Any, Any] = app.request_class(scope)
+        if not await self.should_check_request(request=request):
+            await self.app(scope, receive, send)
+            return
+        key = self.cache_key_from_request(request)
+        try:
+            count, reset_in = await self.count(key, self.config.get_store_from_app(app))
+        except StoreUnavailable as exc:
+            _log_outage(exc)
+            await self.app(scope, receive, send)
+            return
+        headers = self.headers(count, reset_in)
+        if count > self.max_requests:
+            raise TooManyRequestsException(headers=headers)
+        await self.app(scope, receive, self.with_headers(send, headers))
+
     def cache_key_from_request(self, request: Request[Any, Any, Any]) -> str:
         return f"{self.config.bucket}:{self.get_identifier_for_request(request)}"
 
-    async def retrieve_cached_history(self, key: str, store: Store) -> CacheObject:
-        now = int(time.time())
-        cached = await store.get(key)
-        if cached:
-            found = CacheObject(**decode_json(value=cached))
-            if found.reset > now:
-                return found
-        return CacheObject(history=[], reset=now + self.window)
+    async def count(self, key: str, store: Store) -> tuple[int, int]:
+        """This request's number in its window, and the seconds until the window ends."""
+        return await count_in_window(store, key, self.window, self._lock)
 
-    async def set_cached_history(self, key: str, cache_object: CacheObject, store: Store) -> None:
-        now = int(time.time())
-        cache_object.history = [now, *cache_object.history]
-        await store.set(key, encode_json(cache_object), expires_in=max(1, cache_object.reset - now))
+    def headers(self, count: int, reset_in: int) -> dict[str, str]:
+        config = self.config
+        return {
+            config.rate_limit_limit_header_key: str(self.max_requests),
+            config.rate_limit_remaining_header_key: str(max(0, self.max_requests - count)),
+            config.rate_limit_reset_header_key: str(reset_in),
+            config.rate_limit_policy_header_key: f"{self.max_requests}; w={self.window}",
+        }
 
-    def create_response_headers(self, cache_object: CacheObject) -> dict[str, str]:
-        headers = super().create_response_headers(cache_object)
-        headers[self.config.rate_limit_policy_header_key] = f"{self.max_requests}; w={self.window}"
-        return headers
+    @staticmethod
+    def with_headers(send: Send, headers: dict[str, str]) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                mutable = MutableScopeHeaders(message)
+                for name, value in headers.items():
+                    mutable[name] = value
+            await send(message)
+
+        return sending
+
+
+_last_outage_logged = 0.0
+
+
+def _log_outage(exc: Exception) -> None:
+    """One warning a minute while the shared store is away, not one per request."""
+    global _last_outage_logged
+    now = time.monotonic()
+    if now - _last_outage_logged >= 60:
+        _last_outage_logged = now
+        logger.warning("rate limits are not counted: the shared store is unreachable (%s)", exc)
 
 
 @dataclass

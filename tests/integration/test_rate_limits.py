@@ -181,3 +181,65 @@ def test_serve_ignores_forwarded_addresses_unless_told_to_trust_them(scratch_dat
         # A client naming another address each time is still one client: the peer, in memory.
         codes = [http.get(f"/p/x{i}", headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(21)]
         assert codes == [404] * 20 + [429]
+
+
+# --- counting is atomic; an unreachable Redis does not take the portal down -----------------
+
+
+def test_concurrent_workers_on_one_redis_never_read_the_same_count(redis_namespace: str) -> None:
+    """Two workers' stores, 60 hits at once: each hit gets its own number, so exactly the first
+    twenty of a twenty-a-minute limit pass, however the hits interleave."""
+    import anyio
+    from litestar.stores.redis import RedisStore
+
+    from adapters.stores import count_in_window
+
+    url = os.environ.get("SETTLE_TEST_REDIS_URL", REDIS_URL)
+    numbers: list[int] = []
+
+    async def hits() -> None:
+        workers = [RedisStore.with_client(url=url, namespace=redis_namespace) for _ in range(2)]
+        locks = [anyio.Lock(), anyio.Lock()]  # each worker's own: they do not serialise across workers
+
+        async def hit(i: int) -> None:
+            count, reset_in = await count_in_window(workers[i % 2], "link:192.0.2.1", 60, locks[i % 2])
+            assert 1 <= reset_in <= 60
+            numbers.append(count)
+
+        async with anyio.create_task_group() as tg:
+            for i in range(60):
+                tg.start_soon(hit, i)
+        for store in workers:
+            await store._redis.aclose()
+
+    anyio.run(hits)
+    assert sorted(numbers) == list(range(1, 61))
+    assert sum(1 for n in numbers if n <= 20) == 20
+
+
+def test_an_unreachable_redis_lets_the_portal_answer_uncounted(
+    engine: Any, settings: Settings, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis gone while serving: the limited route still answers its page (not a 500), and
+    the outage is logged once, not once per request."""
+    import dataclasses
+    import logging
+
+    from litestar.testing import TestClient
+
+    from settle.app import create_app
+
+    monkeypatch.setattr("portal.security._last_outage_logged", -1e9)  # no earlier outage in this process
+    away = dataclasses.replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/15")
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = seen.append  # type: ignore[method-assign]
+    logging.getLogger("settle.portal").addHandler(handler)
+    try:
+        with TestClient(app=create_app(away, engine=engine), base_url="http://settle.test") as client:
+            codes = [client.get(f"/p/nonsense-{i}").status_code for i in range(25)]
+    finally:
+        logging.getLogger("settle.portal").removeHandler(handler)
+    assert codes == [404] * 25  # no 429 either: nothing could be counted
+    outages = [r for r in seen if "rate limits are not counted" in r.getMessage()]
+    assert len(outages) == 1
