@@ -56,6 +56,7 @@ __all__ = [
     "RateTable",
     "RateUnavailableError",
     "default_rate_table",
+    "missing_half_years",
     "statutory_interest",
 ]
 
@@ -205,6 +206,34 @@ class RateTable:
         return result
 
 
+def missing_half_years(table: RateTable, kind: InterestKind, today: date) -> list[date]:
+    """The half years (1 January, 1 July) from the first row of ``kind`` up to ``today`` that have no row.
+
+    Both Dutch rates are re-determined every half year (art. 6:120 BW), so a table
+    that is complete says so for every half year, even when the rate stays the same;
+    a gap means nobody looked, and the last rate would silently run on. ``today`` is
+    the caller's: the domain keeps no clock.
+    """
+    rows = table.rows(kind)
+    if not rows:
+        return []
+    have = {r.start_date for r in rows}
+    first = rows[0].start_date
+    # The first half year that starts on or after the first row.
+    if (first.month, first.day) == (1, 1):
+        year, month = first.year, 1
+    elif first <= date(first.year, 7, 1):
+        year, month = first.year, 7
+    else:
+        year, month = first.year + 1, 1
+    missing: list[date] = []
+    while (day := date(year, month, 1)) <= today:
+        if day not in have:
+            missing.append(day)
+        year, month = (year, 7) if month == 1 else (year + 1, 1)
+    return missing
+
+
 @lru_cache(maxsize=1)
 def default_rate_table() -> RateTable:
     """The rate table shipped next to this module."""
@@ -286,6 +315,8 @@ def statutory_interest(
     as_of: date,
     kind: InterestKind,
     table: RateTable | None = None,
+    *,
+    capitalise: bool = True,
 ) -> InterestResult:
     """Statutory interest on ``principal_cents`` for the days ``start <= d < as_of``.
 
@@ -293,7 +324,8 @@ def statutory_interest(
     the term of a notice of default); ``kind`` chooses art. 6:119 (consumer) or
     art. 6:119a (commercial). No interest is due when ``as_of <= start`` or the
     principal is not positive. Raises ``RateUnavailableError`` when the table
-    has no rate for ``start``.
+    has no rate for ``start``. ``capitalise=False`` leaves out the yearly compounding
+    (Belgian law adds no interest to the sum unless a court or an agreement does).
     """
     if isinstance(principal_cents, bool) or not isinstance(principal_cents, int):
         raise TypeError("principal_cents must be an int number of cents")
@@ -305,7 +337,7 @@ def statutory_interest(
 
     year_ends: set[date] = set()
     years = 1
-    while (anniversary := _anniversary(start, years)) < as_of:
+    while capitalise and (anniversary := _anniversary(start, years)) < as_of:
         year_ends.add(anniversary)
         years += 1
     cuts = sorted(year_ends.union(rates.changes_between(kind, start, as_of)))

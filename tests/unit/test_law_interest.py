@@ -22,6 +22,7 @@ from domain.law import (
     default_rate_table,
     statutory_interest,
 )
+from domain.law.interest import missing_half_years
 
 # --- the shipped table ------------------------------------------------------
 
@@ -44,8 +45,9 @@ def test_every_row_names_its_source() -> None:
         (date(2024, 1, 1), "7.00", "12.50"),
         (date(2024, 7, 1), "7.00", "12.25"),
         (date(2025, 1, 1), "6.00", "11.15"),
-        (date(2025, 7, 1), "6.00", "10.15"),
+        (date(2025, 7, 1), "5.00", "10.15"),  # consumer derived by the Besluit's method (see its source)
         (date(2026, 1, 1), "4.00", "10.15"),
+        (date(2026, 7, 1), "4.00", "10.15"),
     ],
 )
 def test_published_anchors(day: date, consumer: str, commercial: str) -> None:
@@ -309,3 +311,24 @@ def test_periods_tile_the_whole_span_and_add_up(
         assert result.periods[-1].end == as_of
         for before, after in zip(result.periods, result.periods[1:], strict=False):
             assert before.end == after.start
+
+
+def test_the_table_has_every_half_year_from_its_first_row_to_today() -> None:
+    """Both rates are re-determined every 1 January and 1 July: a half year without a row
+    means nobody checked it, and the last rate would run on unseen."""
+    today = date.today()  # the test's clock; the domain takes the day as an argument
+    table = default_rate_table()
+    assert missing_half_years(table, "consumer", today) == []
+    assert missing_half_years(table, "commercial", today) == []
+
+
+def test_a_missing_half_year_is_found() -> None:
+    table = RateTable.from_rows(
+        [
+            {"kind": "consumer", "start_date": "2024-01-01", "rate_percent": "7.00"},
+            {"kind": "consumer", "start_date": "2025-01-01", "rate_percent": "6.00"},
+        ]
+    )
+    assert missing_half_years(table, "consumer", date(2025, 12, 31)) == [date(2024, 7, 1), date(2025, 7, 1)]
+    assert missing_half_years(table, "consumer", date(2024, 6, 30)) == []
+    assert missing_half_years(table, "commercial", date(2025, 12, 31)) == []  # no rows of that kind
