@@ -8,7 +8,7 @@ from typing import Any, Literal, cast
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from api import docs, idempotency
@@ -147,15 +147,16 @@ class InvoiceController(Controller):
         conds = invoices.filters(auth.org_id, customer_id=customer_id, status=status, overdue=overdue,
                                  as_of=dt.date.today())
         # Plain column rows, not entities: the list is a hot read (tools poll it) and an
-        # ``InvoiceRead`` needs nothing the ORM adds.
-        stmt = select(*Invoice.__table__.columns).where(*conds)
+        # ``InvoiceRead`` needs nothing the ORM adds. The current step's kind comes in the same
+        # query (a step is unique per policy and position), not in a second one.
+        stage = and_(PolicyStep.policy_id == Invoice.policy_id, PolicyStep.position == Invoice.dunning_step)
+        stmt = (select(*Invoice.__table__.columns, PolicyStep.kind.label("stage_kind"))
+                .outerjoin(PolicyStep, stage).where(*conds))  # fmt: skip
         if number is not None:
             stmt = stmt.where(Invoice.number == number)
         rows, nxt = page(db, stmt, Invoice.id, cursor, limit, entities=False)
-        kinds = stages(db, rows)
         db.close()  # all read: the connection goes back from this thread, before the answer is encoded
-        return InvoicePage(items=[InvoiceRead.of(r, kinds.get((r.policy_id, r.dunning_step))) for r in rows],
-                           next_cursor=nxt)  # fmt: skip
+        return InvoicePage(items=[InvoiceRead.of(r, r.stage_kind) for r in rows], next_cursor=nxt)
 
     @get("/{invoice_id:str}", opt={"scope": "invoices:read"}, sync_to_thread=True, summary="Read an invoice",
          responses=responses(InvoiceRead, docs.INVOICE, 404, description="The invoice"))

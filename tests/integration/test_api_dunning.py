@@ -110,3 +110,18 @@ def test_risky_customers_get_the_strict_policy(api: Api) -> None:
     api.post("/payments", json={"customer_id": punctual["id"], "amount": "10.00", "received_on": "2026-01-20"})
     other = api.invoice(punctual["id"], "P-2", "10.00", issue_date="2026-04-01", due_date="2026-05-01")
     assert other["dunning"]["next_action_on"] == "2026-05-08"
+
+
+def test_the_invoice_list_and_one_invoice_name_the_step_each_invoice_stands_on(
+    api: Api, engine: object, settings: Settings
+) -> None:
+    c = api.customer()
+    reminded = api.invoice(c["id"], "S-1", due_date="2026-03-01")["id"]  # 29 days late: two steps due
+    fresh = api.invoice(c["id"], "S-2", due_date="2026-03-28")["id"]  # 2 days late: nothing yet
+    factory = make_sessionmaker(engine, writer=True)  # type: ignore[arg-type]
+    dunning.plan(factory, as_of=dt.date(2026, 3, 30), composer=JinjaComposer(settings))
+    one = api.get(f"/invoices/{reminded}").json()
+    listed = {i["id"]: i for i in api.get("/invoices").json()["items"]}
+    assert one["dunning"]["stage"] not in (None, "")
+    assert listed[reminded]["dunning"] == one["dunning"]  # the list's join says what the single read says
+    assert listed[fresh]["dunning"]["stage"] is None and listed[fresh]["dunning"]["step"] == 0
