@@ -10,6 +10,8 @@ from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from domain.payment_reference import reference_kind
+
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
@@ -66,4 +68,10 @@ def environment() -> Environment:
     env.filters["short_date"] = short_date
     env.filters["nowrap"] = nowrap
     env.filters["split_paragraphs"] = split_paragraphs
+    # ``{% if ref is ogm %}``: a Belgian structured communication, labelled as such, not "betalingskenmerk".
+    env.tests["ogm"] = _is_ogm
     return env
+
+
+def _is_ogm(value: object) -> bool:
+    return isinstance(value, str) and reference_kind(value) == "ogm"

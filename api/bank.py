@@ -38,6 +38,15 @@ class BalanceWarningOut(Struct):
     message: str
 
 
+class ReferenceProblemOut(Struct):
+    """An unmatched line whose reference says why it matched nothing."""
+
+    code: str  # ogm_check_digit: a Belgian structured communication with wrong check digits
+    reference: str
+    message: str
+    transaction_id: str | None
+
+
 class ImportOut(Struct):
     statements: int
     lines: int
@@ -48,6 +57,7 @@ class ImportOut(Struct):
     unmatched: int
     matched_amount: str
     warnings: list[BalanceWarningOut] = []
+    problems: list[ReferenceProblemOut] = []
 
 
 class Candidate(Struct):
@@ -70,6 +80,9 @@ class TransactionOut(Struct):
     structured_reference: str | None
     payment_id: str | None
     candidates: list[Candidate]
+    # Why an unmatched line matched nothing, when its reference says so (``ogm_check_digit``).
+    unmatched_reason: str | None = None
+    unmatched_message: str | None = None
 
 
 class TransactionPage(Struct):
@@ -90,6 +103,7 @@ class MatchIn(Struct):
 
 def _out(db: Session, tx: BankTransaction) -> TransactionOut:
     cands = reconcile.candidates(db, tx) if tx.status == "unmatched" else []
+    problems = reconcile.reference_problems(tx.remittance, tx.structured_reference) if tx.status == "unmatched" else []
     return TransactionOut(
         id=tx.id,
         status=tx.status,
@@ -102,6 +116,8 @@ def _out(db: Session, tx: BankTransaction) -> TransactionOut:
         structured_reference=tx.structured_reference,
         payment_id=tx.payment_id,
         candidates=[Candidate(i.id, i.number, i.customer_id, format_amount(i.open_cents), i.due_date) for i in cands],
+        unmatched_reason=problems[0].code if problems else None,
+        unmatched_message="; ".join(p.message for p in problems) or None,
     )
 
 
@@ -169,6 +185,7 @@ class BankController(Controller):
                                       format_amount(w.difference_cents), w.message)
                     for w in s.warnings
                 ],
+                problems=[ReferenceProblemOut(p.code, p.reference, p.message, p.transaction_id) for p in s.problems],
             )  # fmt: skip
 
         body: dict[str, Any] = {"sha256": hashlib.sha256(data).hexdigest()} | ({"strict": True} if strict else {})

@@ -26,7 +26,7 @@ from api.schemas import (
 )
 from domain import customers, portal_links, statement
 from domain.errors import ValidationError
-from domain.models import Customer
+from domain.models import Customer, Organisation
 
 
 class CustomerController(Controller):
@@ -40,7 +40,8 @@ class CustomerController(Controller):
 
         def action() -> tuple[int, Any]:
             fields = {f: getattr(data, f) for f in data.__struct_fields__}
-            return 201, CustomerRead.of(customers.create(db, auth.org_id, **fields))
+            made = customers.create(db, auth.org_id, **fields)
+            return 201, CustomerRead.of(made, db.get_one(Organisation, auth.org_id))
 
         return idempotency.run(request, db, auth, data, action)
 
@@ -54,13 +55,14 @@ class CustomerController(Controller):
         if external_ref is not None:
             stmt = stmt.where(Customer.external_ref == external_ref)
         rows, nxt = page(db, stmt, Customer.id, cursor, limit)
-        return CustomerPage(items=[CustomerRead.of(c) for c in rows], next_cursor=nxt)
+        org = db.get_one(Organisation, auth.org_id)
+        return CustomerPage(items=[CustomerRead.of(c, org) for c in rows], next_cursor=nxt)
 
     @get("/{customer_id:str}", opt={"scope": "customers:read"}, sync_to_thread=True, summary="Read a customer",
          responses=responses(CustomerRead, docs.CUSTOMER, 404, description="The customer"))
     def get_customer(self, db: Session, auth: Auth, customer_id: str) -> CustomerRead:
         """The customer by Settle's id (``GET /customers?external_ref=`` finds one by your reference)."""
-        return CustomerRead.of(customers.get(db, auth.org_id, customer_id))
+        return CustomerRead.of(customers.get(db, auth.org_id, customer_id), db.get_one(Organisation, auth.org_id))
 
     @patch("/{customer_id:str}", opt={"scope": "customers:write"}, sync_to_thread=True, summary="Change a customer",
            responses=responses(CustomerRead, docs.CUSTOMER, 404, 409, 413, description="The customer as changed"))
@@ -68,7 +70,7 @@ class CustomerController(Controller):
         """Change only the fields sent; ``null`` clears an optional field."""
         customer = customers.update(db, auth.org_id, customer_id, data.changes())
         db.commit()
-        return CustomerRead.of(customer)
+        return CustomerRead.of(customer, db.get_one(Organisation, auth.org_id))
 
     @get("/{customer_id:str}/statement", opt={"scope": "customers:read"}, sync_to_thread=True,
          summary="A customer's account statement",
@@ -76,7 +78,8 @@ class CustomerController(Controller):
     def get_statement(self, db: Session, auth: Auth, customer_id: str, as_of: dt.date | None = None) -> StatementRead:
         """Open invoices with fees, costs and interest shown apart, and totals per currency."""
         customer = customers.get(db, auth.org_id, customer_id)
-        return StatementRead.of(statement.read(db, customer, as_of or dt.date.today()).statement)
+        return StatementRead.of(statement.read(db, customer, as_of or dt.date.today()).statement,
+                               db.get_one(Organisation, auth.org_id))
 
     @post("/{customer_id:str}/portal-links", opt={"scope": "customers:write"}, sync_to_thread=True, status_code=201,
           summary="Issue a portal link",

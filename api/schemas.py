@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from domain.customers import country_of
 from domain.models import Customer, Invoice, Organisation, Payment, PaymentAllocation
 from domain.money import CURRENCIES, format_amount
 from domain.statement import Statement
@@ -23,6 +24,7 @@ Email = Annotated[str, Meta(max_length=254, examples=["ap@jansen.example"],
                             extra_json_schema={"extra": {"format": "email"}})]
 Kind = Literal["business", "consumer"]
 Locale = Literal["nl", "en"]
+Country = Annotated[Literal["NL", "BE"], Meta(description="NL or BE; null: the organisation's country")]
 TermDays = Annotated[int, Meta(ge=0, le=365, description="Days from issue to due date when an invoice names none")]
 # A positive amount of at most two decimals, as a string: "1250.00", "0.50", "17".
 Amount = Annotated[str, Meta(pattern=r"^([1-9][0-9]{0,11}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$",
@@ -44,6 +46,8 @@ class CustomerCreate(Struct):
     payment_term_days: TermDays | None = None
     policy_id: str | None = None
     address: Annotated[str, Meta(max_length=500)] | None = None
+    country: Country | None = None
+    regular_supply: bool = False
 
 
 class CustomerPatch(Struct):
@@ -56,6 +60,8 @@ class CustomerPatch(Struct):
     payment_term_days: TermDays | UnsetType | None = UNSET
     policy_id: str | UnsetType | None = UNSET
     address: Annotated[str, Meta(max_length=500)] | UnsetType | None = UNSET
+    country: Country | UnsetType | None = UNSET
+    regular_supply: bool | UnsetType = UNSET
 
     def changes(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.__struct_fields__ if getattr(self, f) is not UNSET}
@@ -73,13 +79,19 @@ class CustomerRead(Struct):
     policy_id: str | None
     address: str | None
     created_at: dt.datetime
+    # The country that applies: the customer's own, else the organisation's (``country_inherited``:
+    # none of its own, so it follows the organisation's if that changes).
+    country: str = "NL"
+    country_inherited: bool = True
+    regular_supply: bool = False
 
     @classmethod
-    def of(cls, c: Customer) -> CustomerRead:
+    def of(cls, c: Customer, org: Organisation) -> CustomerRead:
         return cls(
             id=c.id, external_ref=c.external_ref, name=c.name, email=c.email, phone=c.phone,
             kind=c.kind, locale=c.locale, payment_term_days=c.payment_term_days,
             policy_id=c.policy_id, address=c.address, created_at=c.created_at,
+            country=country_of(c, org), country_inherited=c.country is None, regular_supply=bool(c.regular_supply),
         )
 
 
@@ -257,7 +269,7 @@ class StatementRead(Struct):
     credits: list[CreditRead] = msgspec.field(default_factory=list)
 
     @classmethod
-    def of(cls, s: Statement) -> StatementRead:
+    def of(cls, s: Statement, org: Organisation) -> StatementRead:
         totals = [
             StatementTotal(
                 currency=t.currency, principal=format_amount(t.principal_cents),
@@ -268,7 +280,7 @@ class StatementRead(Struct):
         ]
         single = totals[0] if len(totals) == 1 else None
         return cls(
-            customer=CustomerRead.of(s.customer),
+            customer=CustomerRead.of(s.customer, org),
             as_of=s.as_of,
             invoices=[
                 StatementLineRead(

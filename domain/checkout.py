@@ -40,6 +40,7 @@ from domain.events import record
 from domain.gateway import PROVIDERS, Checkout, ProviderStatus
 from domain.invoices import UNSETTLED
 from domain.models import Customer, Invoice, Organisation, OutboxMessage, Payment, PaymentAllocation, utcnow
+from domain.payment_reference import reference_kind
 from domain.payments import open_invoices, settle
 from domain.policies import policy_for, schedule
 
@@ -118,9 +119,29 @@ def chosen(session: Session, customer: Customer, invoice_ids: list[str]) -> list
 
 
 def description(org: Organisation, invoices: list[Invoice]) -> str:
-    numbers = ", ".join(inv.number for inv in invoices)
+    """``Org: F-1, F-2``: what the payer sees at the provider and on a bank statement. An invoice with
+    a Belgian structured communication names it (``F-1 +++123/4567/89002+++``), so the creditor's
+    bookkeeping finds the invoice in the provider's payout as in a bank transfer."""
+    numbers = ", ".join(
+        f"{inv.number} {inv.payment_reference}" if reference_kind(inv.payment_reference or "") == "ogm" else inv.number
+        for inv in invoices
+    )
     text = f"{org.name}: {numbers}"
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def structured_reference(session: Session, payment: Payment) -> str | None:
+    """The OGM of the invoices ``payment`` is for (comma-separated when several carry one; ``None``
+    when none does), for the provider's metadata (``domain.gateway.CheckoutHints``)."""
+    if not payment.requested_invoice_ids:
+        return None
+    refs = session.scalars(
+        select(Invoice.payment_reference).where(
+            Invoice.org_id == payment.org_id, Invoice.id.in_(payment.requested_invoice_ids)
+        ).order_by(Invoice.due_date, Invoice.number)
+    )
+    ogms = [r for r in refs if r and reference_kind(r) == "ogm"]
+    return ", ".join(ogms)[:500] or None
 
 
 def start(session: Session, customer: Customer, invoice_ids: list[str], provider: str) -> Payment:

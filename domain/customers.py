@@ -10,14 +10,33 @@ from sqlalchemy.orm import Session
 
 from domain.errors import Conflict, NotFound, ValidationError
 from domain.events import record
-from domain.models import Customer, Policy
+from domain.models import Customer, Organisation, Policy
+from domain.organisations import COUNTRIES
 from domain.policies import reschedule_open
 
 KINDS = ("business", "consumer")
 LOCALES = ("nl", "en")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-EDITABLE = ("external_ref", "name", "email", "phone", "kind", "locale", "payment_term_days", "policy_id", "address")
+EDITABLE = ("external_ref", "name", "email", "phone", "kind", "locale", "payment_term_days", "policy_id", "address",
+            "country", "regular_supply")
+
+
+def country_of(customer: Customer | None, org: Organisation) -> str:
+    """The customer's country (``NL`` or ``BE``), else the organisation's: a customer whose country is
+    not set lives where its creditor does. The one place that resolves it (issue 16)."""
+    own = customer.country if customer is not None else None
+    return own or org.country or "NL"
+
+
+def _country(value: object) -> str | None:
+    """``NL`` or ``BE`` (any case, blanks aside); ``None`` or ``""`` clears it (the organisation's)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().upper() in COUNTRIES:
+        return value.strip().upper()
+    raise ValidationError(f"country must be one of {', '.join(COUNTRIES)} (or null for the organisation's), "
+                          f"not {value!r}", "country")
 
 
 def get(session: Session, org_id: str, customer_id: str) -> Customer:
@@ -34,6 +53,10 @@ def by_external_ref(session: Session, org_id: str, external_ref: str) -> Custome
 
 
 def _validate(session: Session, org_id: str, values: dict[str, Any]) -> None:
+    if "country" in values:
+        values["country"] = _country(values["country"])
+    if "regular_supply" in values and not isinstance(values["regular_supply"], bool):
+        raise ValidationError("regular_supply must be true or false", "regular_supply")
     if "name" in values and not (values["name"] or "").strip():
         raise ValidationError("name must not be empty", "name")
     email = values.get("email")
@@ -84,7 +107,7 @@ def create(session: Session, org_id: str, **values: Any) -> Customer:
 def update(session: Session, org_id: str, customer_id: str, changes: dict[str, Any]) -> Customer:
     customer = get(session, org_id, customer_id)
     changes = {k: v for k, v in changes.items() if k in EDITABLE}
-    for required in ("name", "kind", "locale"):
+    for required in ("name", "kind", "locale", "regular_supply"):
         if required in changes and changes[required] is None:
             raise ValidationError(f"{required} cannot be null", required)
     if changes.get("email") == "":

@@ -41,6 +41,16 @@ class Checkout:
 
 
 @dataclass(frozen=True)
+class CheckoutHints:
+    """What a provider is told beyond the amount, where it takes it: the Belgian structured
+    communication (OGM) of the invoices paid, for its metadata and the payer's statement, and the
+    debtor's country, which puts Bancontact first for a Belgian (``domain.providers.methods_for``)."""
+
+    structured_reference: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True)
 class ProviderState:
     """What the provider says of one payment now."""
 
@@ -81,6 +91,7 @@ class Gateway(Protocol):
         description: str,
         return_url: str,
         webhook_url: str,
+        hints: CheckoutHints | None = None,
     ) -> Checkout: ...
 
     def fetch(self, provider_payment_id: str) -> ProviderState: ...

@@ -25,11 +25,16 @@ from domain.events import record
 from domain.ids import new_id
 from domain.models import Customer, Event, Invoice, Organisation, utcnow
 from domain.payment_reference import (
+    format_ogm,
     generate_betalingskenmerk,
+    generate_ogm,
     is_valid_betalingskenmerk,
+    is_valid_ogm,
     is_valid_rf_reference,
     normalize_reference,
+    ogm_bodies_for_number,
     printed_forms,
+    reference_forms,
     reference_kind,
 )
 from domain.policies import PolicyBook, end_pause, next_action_on, policy_for, schedule
@@ -60,7 +65,9 @@ class NewInvoice:
     description: str | None = None
     pdf_url: str | None = None
     # "free": keep ``payment_reference`` unchecked even when it looks like a betalingskenmerk (a
-    # Norwegian KID of 16 digits); None: check it as what it looks like (betalingskenmerk, RF).
+    # Norwegian KID of 16 digits); "ogm": a Belgian structured communication even as twelve bare
+    # digits (a Belgian UBL's PaymentID); None: check it as what it looks like (betalingskenmerk, RF,
+    # an OGM written with +++, *** or slashes, or twelve digits for a Belgian organisation).
     reference_kind: str | None = None
 
 
@@ -105,17 +112,28 @@ def get(session: Session, org_id: str, invoice_id: str, *, for_update: bool = Fa
     return invoice
 
 
-def _check_reference(given: str, kind: str | None = None) -> str:
+def _check_reference(given: str, kind: str | None = None, *, belgian: bool = False) -> str:
     """The reference as the sender printed it (outer blanks aside): the debtor types it from the
     invoice. A betalingskenmerk or RF reference is checked as such, and kept as printed when printed
-    in a form the bank matching finds (``printed_forms``), else in its normalised form; any other
-    reference (a KID, a Belgian structured reference, free text) is kept as given."""
+    in a form the bank matching finds (``printed_forms``), else in its normalised form. A Belgian
+    structured communication (OGM) is checked by its mod-97 digits and stored printed,
+    ``+++123/4567/89002+++``: written with ``+++``, ``***`` or slashes anywhere, and as twelve bare
+    digits for a ``belgian`` organisation (elsewhere twelve digits may be any reference). Any other
+    reference (a KID, free text) is kept as given."""
     printed = given.strip()
     ref = normalize_reference(printed)
     if not ref:
         raise ValidationError("payment_reference must not be empty", "payment_reference")
     if not printed.isprintable():
         raise ValidationError("payment_reference must not hold control characters", "payment_reference")
+    if kind == "ogm" or (kind != "free" and (reference_kind(printed) == "ogm"
+                                             or (belgian and len(ref) == 12 and ref.isdigit()))):
+        if not is_valid_ogm(printed):
+            raise ValidationError(
+                f"{given!r} is not a valid Belgian structured communication (the last two digits must be "
+                "the first ten modulo 97)", "payment_reference",
+            )
+        return format_ogm(printed)
     shape = None if kind == "free" else reference_kind(ref)
     if shape == "betalingskenmerk" and not is_valid_betalingskenmerk(ref):
         raise ValidationError(f"{given!r} is not a valid betalingskenmerk (check digit)", "payment_reference")
@@ -126,6 +144,33 @@ def _check_reference(given: str, kind: str | None = None) -> str:
     if len(printed) > MAX_REFERENCE:
         raise ValidationError(f"payment_reference is longer than {MAX_REFERENCE} characters", "payment_reference")
     return printed
+
+
+def _new_ogms(session: Session, org_id: str, numbers: Sequence[str], avoid: set[str]) -> list[str]:
+    """An OGM for each invoice number, none in use in the organisation nor in ``avoid`` (normalised
+    references): each number's first candidate (``ogm_bodies_for_number``: its own digits), checked
+    for the whole batch in one query; only a number whose candidate is taken tries its next."""
+    bodies = [ogm_bodies_for_number(n) for n in numbers]
+    out: list[str | None] = [None] * len(numbers)
+    todo = list(range(len(numbers)))
+    while todo:
+        drawn = {i: generate_ogm(next(bodies[i])) for i in todo}
+        taken = {normalize_reference(r or "") for r in session.scalars(
+            select(Invoice.payment_reference).where(
+                Invoice.org_id == org_id,
+                Invoice.payment_reference.in_(reference_forms(normalize_reference(o) for o in drawn.values())),
+            )
+        )}  # fmt: skip
+        again = []
+        for i, ogm in drawn.items():
+            digits = normalize_reference(ogm)
+            if digits in taken or digits in avoid:
+                again.append(i)
+            else:
+                avoid.add(digits)
+                out[i] = ogm
+        todo = again
+    return [o for o in out if o is not None]
 
 
 def _new_references(session: Session, org_id: str, count: int, avoid: set[str]) -> list[str]:
@@ -276,7 +321,8 @@ def _create_many(session: Session, org: Organisation, news: Sequence[NewInvoice]
             if number in taken:
                 raise Conflict(f"an invoice with number {number!r} already exists", "number")
             reference = (None if new.payment_reference is None
-                         else _check_reference(new.payment_reference, new.reference_kind))
+                         else _check_reference(new.payment_reference, new.reference_kind,
+                                               belgian=org.country == "BE"))
         except DomainError as exc:
             results[i] = exc
             continue
@@ -286,7 +332,11 @@ def _create_many(session: Session, org: Organisation, news: Sequence[NewInvoice]
         return [r for r in results if r is not None]
 
     given = {normalize_reference(g.reference) for g in good.values() if g.reference is not None}
-    fresh = iter(_new_references(session, org.id, sum(1 for g in good.values() if g.reference is None), given))
+    if org.country == "BE":
+        # A Belgian creditor's invoices carry a structured communication (OGM), derived from the number.
+        fresh = iter(_new_ogms(session, org.id, [g.number for g in good.values() if g.reference is None], given))
+    else:
+        fresh = iter(_new_references(session, org.id, sum(1 for g in good.values() if g.reference is None), given))
     book = PolicyBook.load(session, org.id, (g.customer for g in good.values()))
     now = utcnow()
     rows: list[dict[str, Any]] = []

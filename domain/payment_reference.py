@@ -16,8 +16,11 @@ numbers (A=10 ... Z=35), is 1 modulo 97 (ISO 7064 MOD 97-10), as in IBANs.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 _WEIGHTS = (2, 4, 8, 5, 10, 9, 7, 3, 6, 1)
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015.]")
@@ -26,13 +29,20 @@ _RF_SHAPE = re.compile(r"RF\d{2}[0-9A-Z]{1,21}")
 
 
 def normalize_reference(s: str) -> str:
-    """Without spaces, dashes and dots, upper case: ``rf18 5390-0754 7034`` -> ``RF18539007547034``."""
+    """Without spaces, dashes and dots, upper case: ``rf18 5390-0754 7034`` -> ``RF18539007547034``;
+    an OGM in any written form is its twelve digits: ``+++010/8068/17183+++`` -> ``010806817183``."""
+    digits = ogm_digits(s)
+    if digits is not None:
+        return digits
     return _SEPARATORS.sub("", s).upper()
 
 
 def reference_kind(s: str) -> str | None:
-    """``"betalingskenmerk"`` or ``"rf"`` when ``s`` has that shape (16 digits; ``RF`` and two digits
-    and 1 to 21 letters or digits), whatever its check digits; ``None`` for any other reference."""
+    """``"betalingskenmerk"``, ``"rf"`` or ``"ogm"`` when ``s`` has that shape (16 digits; ``RF`` and two
+    digits and 1 to 21 letters or digits; an OGM delimited by ``+++``/``***`` or slashed), whatever its
+    check digits; ``None`` for any other reference (twelve bare digits included: see ``is_delimited_ogm``)."""
+    if is_delimited_ogm(s):
+        return "ogm"
     ref = normalize_reference(s)
     if len(ref) == 16 and ref.isascii() and ref.isdigit():
         return "betalingskenmerk"
@@ -49,6 +59,8 @@ def printed_forms(ref: str) -> set[str]:
     the sender printed it (``reference_forms``), still by an indexed ``IN``."""
     groups = [ref[i:i + 4] for i in range(0, len(ref), 4)]
     spelled = {ref, *(sep.join(groups) for sep in (" ", ".", "-"))}
+    if len(ref) == 12 and ref.isascii() and ref.isdigit():
+        spelled |= ogm_forms(ref)
     return spelled | {s.lower() for s in spelled}
 
 
@@ -141,8 +153,9 @@ def _rf_at(text: str, start: int, end: int) -> tuple[int, str] | None:
 def find_references(text: str) -> list[str]:
     """Valid betalingskenmerken and RF references in free remittance text, normalised, in order.
 
-    Finds ``5000056789012345``, ``5000 0567 8901 2345`` and ``RF18 5390 0754 7034`` (any
-    case). Only references whose check digits are right are returned. Note that one in
+    Finds ``5000056789012345``, ``5000 0567 8901 2345``, ``RF18 5390 0754 7034`` (any
+    case) and Belgian OGMs in every written form (``find_ogms``), as their twelve digits. Only
+    references whose check digits are right are returned. Note that one in
     eleven random 16-digit numbers passes the betalingskenmerk check, so a match is a
     candidate to look up, not proof that the text meant a betalingskenmerk.
     """
@@ -161,8 +174,137 @@ def find_references(text: str) -> list[str]:
         ref = normalize_reference(m.group(0))
         if is_valid_betalingskenmerk(ref):
             found.append((m.start(), ref))
+    for m in _OGM_IN_TEXT.finditer(text):
+        digits = "".join(ch for ch in m.group(0) if ch.isdigit())
+        if _ogm_valid(digits):
+            found.append((m.start(), digits))
     out: list[str] = []
     for _, ref in sorted(found):
         if ref not in out:
             out.append(ref)
+    return out
+
+
+# --- Belgian structured communication (OGM / VCS) ---------------------------------------------
+#
+# "Gestructureerde mededeling" / "communication structurée" (Febelfin, "Banking standards for
+# online banking"): ten digits and a two-digit check, the ten modulo 97 (a remainder of 0 is
+# written 97), printed ``+++123/4567/89002+++``; banks also write ``***123/4567/89002***``, the
+# bare twelve digits, or ``123/4567/89002``. The arithmetic is python-stdnum's
+# (``stdnum.be.ogm_vcs``); this module only knows the written forms.
+
+OGM_BODY_DIGITS = 10
+MAX_OGM_BODY = 10**OGM_BODY_DIGITS - 1
+# One written OGM: +++ or *** around 3/4/5 digits (slashes optional), or the twelve digits bare
+# or as 3/4/5 with slashes; blanks may stand around the delimiters and the slashes.
+_OGM_WRITTEN = re.compile(
+    r"(?P<open>\+{3}|\*{3})?\s*(?P<a>\d{3})\s*(?P<s1>/?)\s*(?P<b>\d{4})\s*(?P=s1)\s*(?P<c>\d{5})\s*(?(open)(?P<close>\+{3}|\*{3}))"
+)
+# In free text: the delimited and the slashed forms anywhere; bare twelve digits only as a run of
+# exactly twelve (not inside a longer number, an IBAN or a 16-digit betalingskenmerk).
+_OGM_IN_TEXT = re.compile(
+    r"(?P<delim>(?:\+{3}|\*{3})\s*\d{3}\s*/?\s*\d{4}\s*/?\s*\d{5}\s*(?:\+{3}|\*{3}))"
+    r"|(?<![0-9A-Za-z/])(?P<slashed>\d{3}\s?/\s?\d{4}\s?/\s?\d{5})(?![0-9/])"
+    r"|(?<![0-9A-Za-z])(?P<bare>\d{12})(?![0-9])"
+)
+
+
+def _ogm_valid(digits: str) -> bool:
+    from stdnum.be import ogm_vcs
+
+    return bool(ogm_vcs.is_valid(digits))
+
+
+def ogm_digits(s: str) -> str | None:
+    """The twelve digits of ``s`` when ``s`` is written as an OGM (any of the forms above, check digits
+    right or wrong), else ``None``: ``'***010/8068/17183***'`` -> ``'010806817183'``."""
+    if not isinstance(s, str):
+        return None
+    m = _OGM_WRITTEN.fullmatch(s.strip())
+    if m is None or bool(m.group("open")) != bool(m.group("close")):
+        return None
+    return m.group("a") + m.group("b") + m.group("c")
+
+
+def is_delimited_ogm(s: str) -> bool:
+    """Written ``+++…+++``, ``***…***`` or with its two slashes: unmistakably meant as an OGM, so a
+    wrong check digit is an error, not another kind of reference (bare twelve digits may be anything)."""
+    stripped = s.strip() if isinstance(s, str) else ""
+    return ogm_digits(stripped) is not None and not stripped.isdigit()
+
+
+def is_valid_ogm(s: str) -> bool:
+    """An OGM in any written form whose check digits are right (``stdnum.be.ogm_vcs``)."""
+    digits = ogm_digits(s)
+    return digits is not None and _ogm_valid(digits)
+
+
+def format_ogm(s: str) -> str:
+    """The printed form, ``+++123/4567/89002+++``, of an OGM written in any form (``ValueError`` if it
+    is not one, whatever its check digits)."""
+    from stdnum.be import ogm_vcs
+
+    digits = ogm_digits(s)
+    if digits is None:
+        raise ValueError(f"{s!r} is not written as a Belgian structured communication")
+    return f"+++{ogm_vcs.format(digits)}+++"
+
+
+def generate_ogm(body: int) -> str:
+    """The OGM, printed (``+++…+++``), whose ten digits are ``body`` (0 to 9,999,999,999), zero-padded:
+    ``generate_ogm(1234567890)`` -> ``'+++123/4567/89002+++'``. Out of range is refused, never wrapped."""
+    from stdnum.be import ogm_vcs
+
+    if isinstance(body, bool) or not isinstance(body, int):
+        raise TypeError(f"the body must be an int, not {type(body).__name__}")
+    if not 0 <= body <= MAX_OGM_BODY:
+        raise ValueError(f"the body must be between 0 and {MAX_OGM_BODY}, not {body}")
+    ten = f"{body:010d}"
+    return format_ogm(ten + ogm_vcs.calc_check_digits(ten))
+
+
+def ogm_bodies_for_number(number: str) -> Iterator[int]:
+    """The ten-digit bodies to try, in order, for the OGM of invoice ``number``: deterministic, so the
+    same number always proposes the same OGM.
+
+    First the number's own digits when it has one to ten of them (``F2026-0042`` -> 20260042: the
+    creditor reads the invoice back from the payment, as Belgian accounting packages do); then, for
+    numbers with more digits or none, or whose digits another invoice's OGM already has
+    (``A-42`` and ``B-42``), SHA-256 of the number and an attempt counter, modulo 10**10. The caller
+    takes the first body not in use in the organisation (``domain.invoices``)."""
+    digits = "".join(c for c in number if c.isascii() and c.isdigit())
+    if 1 <= len(digits) <= OGM_BODY_DIGITS:
+        yield int(digits)
+    for attempt in itertools.count(1):
+        digest = hashlib.sha256(f"{number}\x00{attempt}".encode()).digest()
+        yield int.from_bytes(digest[:8], "big") % (MAX_OGM_BODY + 1)
+
+
+def ogm_forms(digits: str) -> set[str]:
+    """The forms an invoice's OGM (its twelve ``digits``) may be stored in: the printed one Settle
+    stores, the other delimiters, slashed, bare (a reference given before Settle knew OGMs)."""
+    a, b, c = digits[:3], digits[3:7], digits[7:]
+    slashed = f"{a}/{b}/{c}"
+    return {digits, slashed, f"+++{slashed}+++", f"***{slashed}***", f"+++{digits}+++", f"***{digits}***"}
+
+
+@dataclass(frozen=True)
+class OgmFound:
+    """An OGM written in remittance text: its twelve digits, whether its check digits are right, and
+    whether it was delimited or slashed (unmistakably meant as an OGM) rather than twelve bare digits."""
+
+    digits: str
+    valid: bool
+    delimited: bool
+
+
+def find_ogms(text: str) -> list[OgmFound]:
+    """Every OGM written in ``text``, in order, right or wrong check digits: ``+++…+++``, ``***…***``,
+    ``123/4567/89002`` and a bare run of exactly twelve digits (MT940 ``:86:``, CAMT ``Ustrd``)."""
+    out: list[OgmFound] = []
+    for m in _OGM_IN_TEXT.finditer(text or ""):
+        digits = "".join(ch for ch in m.group(0) if ch.isdigit())
+        found = OgmFound(digits, _ogm_valid(digits), m.group("bare") is None)
+        if found not in out:
+            out.append(found)
     return out

@@ -29,6 +29,31 @@ METHODS = {
 }  # fmt: skip
 
 
+# Belgians pay by Bancontact first (issue 16): it leads the methods and the providers a Belgian
+# debtor is offered, where the provider takes it.
+FIRST_FOR_COUNTRY = {"BE": "bancontact"}
+
+
+def methods_for(methods: Sequence[str], country: str | None) -> list[str]:
+    """``methods`` in the order to offer them to a debtor in ``country``: for a Belgian, Bancontact
+    first when it is among them; otherwise as the organisation chose them."""
+    first = FIRST_FOR_COUNTRY.get(country or "")
+    ordered = list(methods)
+    if first in ordered:
+        ordered.remove(first)
+        ordered.insert(0, first)
+    return ordered
+
+
+def providers_for(providers: Sequence[str], methods: dict[str, list[str]], country: str | None) -> list[str]:
+    """``providers`` in the order to offer them in ``country``: for a Belgian, the ones that take
+    Bancontact before the ones that do not (each group in its usual order)."""
+    first = FIRST_FOR_COUNTRY.get(country or "")
+    if first is None:
+        return list(providers)
+    return sorted(providers, key=lambda p: first not in methods.get(p, ()))
+
+
 def _check(provider: str, api_key: str | None, webhook_secret: str | None, methods: Sequence[str] | None) -> None:
     if provider not in PROVIDERS:
         raise ValidationError(f"provider must be one of {', '.join(PROVIDERS)}", "provider")

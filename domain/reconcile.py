@@ -2,11 +2,18 @@
 
 Matching goes by confidence:
 
-1. a structured payment reference issued with an invoice (Dutch betalingskenmerk
-   or ISO 11649 RF reference), in the structured field or anywhere in the text;
+1. a structured payment reference issued with an invoice (Dutch betalingskenmerk,
+   ISO 11649 RF reference, or Belgian structured communication (OGM) however the bank
+   writes it: ``+++…+++``, ``***…***``, twelve digits with or without slashes), in the
+   structured field (CAMT.053 ``Strd/CdtrRefInf`` of type ``SCOR`` or ``BBA``, MT940
+   ``/REMI/STRD/``) or anywhere in the text;
 2. an invoice number found in the remittance text;
 3. the payer's IBAN, known for exactly one customer, with an amount equal to one
    open invoice or to the sum of several.
+
+An OGM whose check digits are wrong matches nothing (it is no invoice's reference) and the
+line says why (``reference_problems``: in the import's ``problems`` and the unmatched
+line's ``unmatched_reason``), so a person sees the typo rather than a silent miss.
 
 A confident match registers a payment exactly as a manual one would be (and
 remembers the payer's IBAN for the customer); anything else waits in the
@@ -31,6 +38,7 @@ unit of work flushed per batch.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import itertools
@@ -63,12 +71,57 @@ from domain.models import (
     PaymentAllocation,
     utcnow,
 )
-from domain.payment_reference import find_references, normalize_reference, reference_forms
+from domain.payment_reference import (
+    find_ogms,
+    find_references,
+    format_ogm,
+    is_valid_ogm,
+    normalize_reference,
+    ogm_digits,
+    reference_forms,
+)
 
 BATCH = 500
 FLUSH_EVERY = BATCH  # the old name
 MAX_SUBSET_INVOICES = 12  # the IBAN rule tries sums of at most this many open invoices of one customer
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/._]*[A-Za-z0-9]|[A-Za-z0-9]")
+
+
+@dataclass(frozen=True)
+class ReferenceProblem:
+    """Why an unmatched line's reference matched nothing, when the reference itself says so."""
+
+    code: str  # ogm_check_digit
+    reference: str  # as printed, +++123/4567/89003+++
+    message: str
+    transaction_id: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"code": self.code, "reference": self.reference, "message": self.message,
+                "transaction_id": self.transaction_id}  # fmt: skip
+
+
+def reference_problems(remittance: str | None, structured: str | None) -> list[ReferenceProblem]:
+    """The Belgian structured communications on a line whose check digits are wrong: the structured
+    reference when it is written as an OGM, and every ``+++…+++``, ``***…***`` or slashed one in the
+    text. (Twelve bare digits in free text may be anything, an old Belgian account number or a phone
+    number, and are not reported.)"""
+    from stdnum.be import ogm_vcs
+
+    wrong: list[str] = []
+    if structured and (digits := ogm_digits(structured)) is not None and not is_valid_ogm(digits):
+        wrong.append(digits)
+    wrong += [f.digits for f in find_ogms(remittance or "") if f.delimited and not f.valid]
+    out = []
+    for digits in dict.fromkeys(wrong):
+        printed = format_ogm(digits)
+        expected = ogm_vcs.calc_check_digits(digits[:10])
+        out.append(ReferenceProblem(
+            "ogm_check_digit", printed,
+            f"the structured communication {printed} has wrong check digits ({digits[10:]}; {digits[:10]} "
+            f"modulo 97 is {expected}): it is no invoice's, so the line is left for a person",
+        ))  # fmt: skip
+    return out
 
 
 @dataclass
@@ -84,6 +137,8 @@ class ImportSummary:
     transaction_ids: list[str] = field(default_factory=list)
     # Statements that do not add up, or do not open at the previous one's closing balance.
     warnings: list[BalanceWarning] = field(default_factory=list)
+    # Unmatched lines whose reference says why (an OGM with wrong check digits).
+    problems: list[ReferenceProblem] = field(default_factory=list)
 
 
 class InvoiceLike(Protocol):
@@ -558,6 +613,8 @@ def import_statement(
     for statement in statements:
         for start in range(0, len(statement.entries), BATCH):
             _import_lines(session, org, stored, statement.entries[start : start + BATCH], summary)
+    # An OGM with wrong check digits on a line left unmatched (only when there is one).
+    extra: dict[str, Any] = {"problems": [p.as_dict() for p in summary.problems[:100]]} if summary.problems else {}
     record(
         session,
         org.id,
@@ -570,6 +627,7 @@ def import_statement(
         unmatched=summary.unmatched,
         statements=[balance_checks.record_of(i, s) for i, s in enumerate(statements, start=1)],
         warnings=[w.as_dict() for w in summary.warnings],
+        **extra,
     )
     return summary
 
@@ -634,6 +692,8 @@ def _import_lines(
         match = batch.match(i, line)
         if match is None:
             summary.unmatched += 1
+            summary.problems += [dataclasses.replace(p, transaction_id=line.row["id"])
+                                 for p in reference_problems(line.remittance, line.structured_reference)]
             continue
         batch.settle(line, match)
         summary.matched += 1

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from adapters.rendering import long_date
 from adapters.settings import Settings
-from domain import checkout, debtor_requests
+from domain import checkout, customers, debtor_requests
 from domain.errors import ValidationError
-from domain.gateway import GatewayError, ProviderState
+from domain.gateway import CheckoutHints, GatewayError, ProviderState
 from domain.models import DebtorRequest, Invoice, Payment, PaymentAllocation
 from portal import gateways, pages
 from portal.callbacks import register
@@ -122,6 +122,8 @@ class AccountController(Controller):
                 payment, payment.amount_cents, payment.currency, payment.reference or "",
                 return_url=f"{base}/portal/payments/{payment.id}",
                 webhook_url=f"{base}/webhooks/{provider}/{visitor.org.slug}",
+                hints=CheckoutHints(checkout.structured_reference(wdb, payment),
+                                    customers.country_of(visitor.customer, visitor.org)),
             )  # fmt: skip
         except GatewayError as exc:
             checkout.fail_start(wdb, payment, str(exc))

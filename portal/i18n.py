@@ -48,6 +48,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pdf": ("PDF", "PDF"),
     "pdf_label": ("Factuur {number} als PDF (opent elders)", "Invoice {number} as PDF (opens elsewhere)"),
     "reference": ("Betalingskenmerk", "Payment reference"),
+    "reference_ogm": ("Gestructureerde mededeling", "Structured communication"),
     "status_disputed": ("Betwist: wij kijken ernaar", "Disputed: we are looking into it"),
     "status_paused": ("Gepauzeerd tot {date}", "On hold until {date}"),
     "status_in_collection": ("Bij het incassobureau", "With the collection agency"),
@@ -58,6 +59,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "interest": ("Wettelijke rente", "Statutory interest"),
     "transfer": ("Liever overmaken? Naar {iban} t.n.v. {name}, met het betalingskenmerk van de factuur.",
                  "Prefer a bank transfer? To {iban}, {name}, quoting the invoice's payment reference."),
+    "transfer_ogm": ("Liever overschrijven? Naar {iban} t.n.v. {name}, met de gestructureerde mededeling van de "
+                     "factuur.",
+                     "Prefer a bank transfer? To {iban}, {name}, quoting the invoice's structured communication."),
     "payments": ("Recente betalingen", "Recent payments"),
     "no_payments": ("Nog geen betalingen.", "No payments yet."),
     "payment_paid": ("ontvangen", "received"),

@@ -24,7 +24,15 @@ from sqlalchemy.orm import Session
 
 from adapters.settings import Settings
 from domain.events import record
-from domain.gateway import Checkout, ProviderState, ProviderStatus, WebhookNotice, WebhookRejected, as_status
+from domain.gateway import (
+    Checkout,
+    CheckoutHints,
+    ProviderState,
+    ProviderStatus,
+    WebhookNotice,
+    WebhookRejected,
+    as_status,
+)
 from domain.models import Event, Organisation, Payment
 from portal import pages
 from portal.callbacks import on_notice
@@ -43,11 +51,12 @@ class SandboxGateway:
         self.session, self.org_id, self.base_url = session, org_id, base_url.rstrip("/")
 
     def create_checkout(self, payment: Payment, amount_cents: int, currency: str, description: str,
-                        return_url: str, webhook_url: str) -> Checkout:  # fmt: skip
+                        return_url: str, webhook_url: str, hints: CheckoutHints | None = None) -> Checkout:  # fmt: skip
         pid = "sbx_" + secrets.token_urlsafe(18)
         record(self.session, self.org_id, "sandbox.checkout_created", payment, provider_payment_id=pid,
                amount_cents=amount_cents, currency=currency, description=description, return_url=return_url,
-               webhook_url=webhook_url)  # fmt: skip
+               webhook_url=webhook_url,
+               structured_reference=hints.structured_reference if hints else None)  # fmt: skip
         return Checkout(provider_payment_id=pid, checkout_url=f"{self.base_url}/sandbox/checkout/{pid}")
 
     def _payment(self, pid: str) -> Payment | None:

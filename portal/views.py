@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters.settings import Settings
-from domain import debtor_requests, statement
+from domain import customers, debtor_requests, providers, statement
 from domain.models import Customer, DebtorRequest, Invoice, Organisation
 from portal import gateways
 
@@ -75,6 +75,7 @@ def statement_context(
         found = db.execute(select(Invoice.id, Invoice.number).where(Invoice.org_id == org.id, Invoice.id.in_(missing)))
         numbers.update({inv_id: number for inv_id, number in found})
     offer = gateways.offer(settings, view.providers)
+    country = customers.country_of(customer, org)
     payable = pay_all_ids(st.lines)
     amounts = {ln.invoice.id: ln.invoice.open_cents for ln in st.lines}
     return {
@@ -90,8 +91,9 @@ def statement_context(
         "payments": view.payments,
         "requests": requests,
         "numbers": numbers,
-        "providers": offer.providers,
-        "provider_methods": offer.methods,
+        # A Belgian debtor sees the providers that take Bancontact first, and Bancontact first in each.
+        "providers": providers.providers_for(offer.providers, offer.methods, country),
+        "provider_methods": {p: providers.methods_for(m, country) for p, m in offer.methods.items()},
         "form": form or RespondForm(),
         "sent": sent,
         "pay_error": pay_error,

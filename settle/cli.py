@@ -289,6 +289,8 @@ def import_bank(file: Path, slug: str, strict: bool) -> None:
         )
         for w in s.warnings:
             click.echo(f"settle: warning: {file}: {w.message}", err=True)
+        for p in s.problems:
+            click.echo(f"settle: note: {file}: {p.message}", err=True)
 
 
 # --- dunning -------------------------------------------------------------------

@@ -17,9 +17,18 @@ from urllib.parse import parse_qs, urlsplit
 from mollie.api.client import Client
 from mollie.api.error import Error as MollieError
 
-from domain.gateway import Checkout, GatewayError, ProviderState, ProviderStatus, WebhookNotice, WebhookRejected
+from domain.gateway import (
+    Checkout,
+    CheckoutHints,
+    GatewayError,
+    ProviderState,
+    ProviderStatus,
+    WebhookNotice,
+    WebhookRejected,
+)
 from domain.models import Payment
 from domain.money import format_amount
+from domain.providers import methods_for
 
 # Mollie's statuses, as Settle reads them: "authorized" is not money yet.
 STATUS: dict[str, ProviderStatus] = {
@@ -50,18 +59,22 @@ class MollieGateway:
         self.real_mollie = api_base is None
 
     def create_checkout(self, payment: Payment, amount_cents: int, currency: str, description: str,
-                        return_url: str, webhook_url: str) -> Checkout:  # fmt: skip
+                        return_url: str, webhook_url: str, hints: CheckoutHints | None = None) -> Checkout:  # fmt: skip
+        hints = hints or CheckoutHints()
+        metadata = {"settle_payment_id": payment.id, "settle_org_id": payment.org_id}
+        if hints.structured_reference:
+            metadata["structured_reference"] = hints.structured_reference
         data: dict[str, Any] = {
             "amount": {"currency": currency, "value": format_amount(amount_cents)},
             "description": (description or payment.id)[:255],
             "redirectUrl": return_url,
-            "metadata": {"settle_payment_id": payment.id, "settle_org_id": payment.org_id},
+            "metadata": metadata,
         }
         # Mollie refuses a webhook it cannot reach; on a laptop the return page asks instead.
         if not (self.real_mollie and (urlsplit(webhook_url).hostname or "").startswith(LOOPBACK)):
             data["webhookUrl"] = webhook_url
         if self.methods:
-            data["method"] = self.methods
+            data["method"] = methods_for(self.methods, hints.country)
         try:
             created = self.client.payments.create(data, idempotency_key=f"settle-{payment.id}")
         except MollieError as exc:

@@ -19,8 +19,17 @@ from typing import Any
 
 import stripe
 
-from domain.gateway import Checkout, GatewayError, ProviderState, ProviderStatus, WebhookNotice, WebhookRejected
+from domain.gateway import (
+    Checkout,
+    CheckoutHints,
+    GatewayError,
+    ProviderState,
+    ProviderStatus,
+    WebhookNotice,
+    WebhookRejected,
+)
 from domain.models import Payment
+from domain.providers import methods_for
 
 CHECKOUT_TTL_S = 3600  # Stripe allows 30 minutes to 24 hours
 TOLERANCE_S = stripe.Webhook.DEFAULT_TOLERANCE  # how old a signed timestamp may be: 5 minutes
@@ -66,9 +75,12 @@ class StripeGateway:
         self.methods = list(methods)
 
     def create_checkout(self, payment: Payment, amount_cents: int, currency: str, description: str,
-                        return_url: str, webhook_url: str) -> Checkout:  # fmt: skip
+                        return_url: str, webhook_url: str, hints: CheckoutHints | None = None) -> Checkout:  # fmt: skip
+        hints = hints or CheckoutHints()
         link = {"settle_payment_id": payment.id, "settle_org_id": payment.org_id}
-        methods = [m for m in self.methods if currency == "EUR" or m not in EUR_ONLY]
+        if hints.structured_reference:
+            link["structured_reference"] = hints.structured_reference
+        methods = [m for m in methods_for(self.methods, hints.country) if currency == "EUR" or m not in EUR_ONLY]
         params: dict[str, Any] = {
             "mode": "payment",
             "line_items": [{"quantity": 1, "price_data": {

@@ -65,6 +65,7 @@ from domain.bank.model import (
     iban_or_none,
     join_text,
 )
+from domain.payment_reference import find_ogms
 
 _TAG = re.compile(r":(\d{2}[A-Z]?):", re.ASCII)
 _END = re.compile(r"-(?:\}.*)?")  # always the end of a message: "-", "-}", "-}{5:...}"
@@ -456,6 +457,10 @@ def _from_structured(fields: dict[str, str], credit: bool) -> _Details:
     elif upper.startswith("STRD/"):
         parts = [p for p in remi[5:].split("/") if p.strip()]
         d.structured = parts[-1].strip() if parts else None
+        # A Belgian structured communication has slashes of its own: /REMI/STRD/BBA/+++123/4567/89002+++/.
+        ogms = find_ogms(remi[5:])
+        if ogms:
+            d.structured = ogms[0].digits
     else:
         d.remittance = join_text([remi.strip("/ ")])
     if fields.get("CDTRREF"):

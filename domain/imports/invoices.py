@@ -29,10 +29,12 @@ from domain.events import record
 from domain.ids import new_id
 from domain.models import Customer, Invoice, Organisation, Payment
 from domain.money import MoneyError, format_amount, parse_amount, parse_currency
+from domain.organisations import COUNTRIES
 
 COLUMNS = (
     "number", "customer_external_ref", "customer_name", "customer_email", "customer_kind", "customer_locale",
     "issue_date", "due_date", "amount", "currency", "open_amount", "payment_reference", "description",
+    "customer_country",
 )  # fmt: skip
 REQUIRED = ("number", "customer_external_ref", "issue_date", "amount")
 MAX_ROWS = 100_000
@@ -73,6 +75,7 @@ class InvoiceRow:
     customer_refs: tuple[str, ...] = ()  # identifiers to look the customer up by, in order
     reference_kind: str | None = None  # see NewInvoice.reference_kind
     match_by_name: bool = False  # no identifier known: look the customer up by name and e-mail
+    customer_country: str | None = None  # NL or BE for a new customer; None: the organisation's
 
     @property
     def lookup_refs(self) -> tuple[str, ...]:
@@ -298,11 +301,15 @@ def _row(where: str, rec: dict[str, str]) -> InvoiceRow:
     locale = opt("customer_locale")
     if locale is not None and locale not in customers_mod.LOCALES:
         raise ValueError("customer_locale must be nl or en")
+    country = (opt("customer_country") or "").strip().upper() or None
+    if country is not None and country not in COUNTRIES:
+        raise ValueError(f"customer_country must be {' or '.join(COUNTRIES)} (or empty for the organisation's)")
     return InvoiceRow(
         where=where, number=rec["number"], customer_external_ref=rec["customer_external_ref"],
         customer_name=opt("customer_name"), customer_email=opt("customer_email"), customer_kind=kind,
         customer_locale=locale, issue_date=issue, due_date=due, amount_cents=amount, currency=currency,
         open_cents=open_cents, payment_reference=opt("payment_reference"), description=opt("description"),
+        customer_country=country,
     )
 
 
@@ -406,6 +413,7 @@ def _apply(session: Session, org: Organisation, rows: list[InvoiceRow], name: st
                 customer_id = customers_mod.create(
                     session, org.id, name=row.customer_name, external_ref=row.customer_external_ref,
                     email=row.customer_email, kind=row.customer_kind or "business", locale=row.customer_locale or "nl",
+                    country=row.customer_country,
                 ).id
                 for ref in row.lookup_refs:
                     known.setdefault(ref, customer_id)

@@ -20,7 +20,8 @@ from defusedxml.common import DefusedXmlException
 
 from domain.imports.invoices import ImportFailed, InvoiceRow, check_day
 from domain.money import MoneyError, parse_amount, parse_currency
-from domain.payment_reference import reference_kind
+from domain.organisations import COUNTRIES
+from domain.payment_reference import is_valid_ogm, reference_kind
 
 NS = {
     "inv": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
@@ -83,13 +84,24 @@ def _money(problems: list[str], element: str, text: str | None) -> int | None:
 def _reference_kind(root: Element, payment_id: str, currency: str) -> str | None:
     """A 16-digit PaymentID is a Dutch betalingskenmerk (checked as such) on a Dutch invoice: paid
     to an NL IBAN, or from a supplier in the Netherlands. Elsewhere (a Norwegian KID) it is kept
-    unchecked, as any reference that is neither a betalingskenmerk nor an RF reference."""
-    if reference_kind(payment_id) != "betalingskenmerk":
-        return None
+    unchecked, as any reference that is neither a betalingskenmerk nor an RF reference.
+
+    A Belgian structured communication (OGM) is kept and becomes the invoice's structured
+    reference, stored ``+++123/4567/89002+++``: written with ``+++``/``***`` or slashes it is
+    checked as one anywhere (``domain.invoices``); as twelve bare digits it is one on a Belgian
+    invoice (paid to a BE IBAN, or from a supplier in Belgium) when its check digits are right."""
     accounts = _texts(root, "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID")
     country = _text(root, "cac:AccountingSupplierParty/cac:Party/cac:PostalAddress/cac:Country/cbc:IdentificationCode")
-    dutch = any(a.replace(" ", "").upper().startswith("NL") for a in accounts) or (country or "").upper() == "NL"
-    return None if dutch and currency == "EUR" else "free"
+
+    def of(code: str) -> bool:
+        return any(a.replace(" ", "").upper().startswith(code) for a in accounts) or (country or "").upper() == code
+
+    compact = payment_id.strip()
+    if compact.isdigit() and len(compact) == 12 and of("BE") and is_valid_ogm(compact):
+        return "ogm"
+    if reference_kind(payment_id) != "betalingskenmerk":
+        return None
+    return None if of("NL") and currency == "EUR" else "free"
 
 
 def _document(root: Element, name: str, doc: str) -> InvoiceRow:
@@ -134,6 +146,7 @@ def _document(root: Element, name: str, doc: str) -> InvoiceRow:
     customer_name = _text(party, "cac:PartyName/cbc:Name") or _text(party, "cac:PartyLegalEntity/cbc:RegistrationName")
     if customer_name is not None and len(customer_name) > 200:
         problems.append("cac:AccountingCustomerParty: the name is longer than 200 characters")
+    customer_country = (_text(party, "cac:PostalAddress/cac:Country/cbc:IdentificationCode") or "").upper()
     email = _text(party, "cac:Contact/cbc:ElectronicMail")
     if email is not None and len(email) > 254:
         problems.append("cac:AccountingCustomerParty cac:Contact/cbc:ElectronicMail is longer than 254 characters")
@@ -171,5 +184,5 @@ def _document(root: Element, name: str, doc: str) -> InvoiceRow:
         due_date=due if kind == "invoice" else None, amount_cents=amount, currency=currency, open_cents=open_cents,
         payment_reference=payment_id, description=_text(root, "cbc:Note"), kind=kind, billing_reference=billing,
         customer_refs=refs, reference_kind=_reference_kind(root, payment_id, currency) if payment_id else None,
-        match_by_name=True,
+        match_by_name=True, customer_country=customer_country if customer_country in COUNTRIES else None,
     )  # fmt: skip
