@@ -4,14 +4,21 @@ Through the API on a real database (SQLite, and PostgreSQL with ``SETTLE_TEST_DA
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.be import ogm_vcs
 
 from domain import organisations
+from domain.imports import ImportFailed, apply, parse_file
+from domain.models import Customer, Invoice
 from tests.conftest import Api, Tenant, make_tenant
 
 
@@ -144,3 +151,108 @@ def test_the_statement_shows_the_ogm(be_api: Api) -> None:
     st = be_api.get(f"/customers/{c['id']}/statement", params={"as_of": "2026-02-15"}).json()
     assert [ln["payment_reference"] for ln in st["invoices"]] == [inv["payment_reference"]]
     assert st["customer"]["country"] == "BE"
+
+
+# --- reconciliation: every form a Belgian bank writes an OGM in -----------------------------------
+
+BANK_BE = Path(__file__).resolve().parents[1] / "data" / "bank-be"
+
+
+def _upload(api: Api, path: Path) -> Any:
+    r = api.post("/bank-statements", content=path.read_bytes(), params={"filename": path.name},
+                 headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_every_written_form_of_an_ogm_is_matched_and_a_wrong_check_digit_is_reported(be_api: Api) -> None:
+    c = be_api.customer(name="Horeca Groep NV")
+    # F-101 ... F-111 get the OGMs of their numbers: +++000/0000/10104+++ ... +++000/0000/11114+++,
+    # which the statements in tests/data/bank-be quote in every form.
+    invoices = {n: be_api.invoice(c["id"], f"F-{n}", f"{n}.00") for n in range(101, 112)}
+    assert invoices[101]["payment_reference"] == "+++000/0000/10104+++"
+    assert invoices[111]["payment_reference"] == "+++000/0000/11114+++"
+
+    mt940 = _upload(be_api, BANK_BE / "kbc-ogm.940")
+    assert (mt940["credits"], mt940["matched"], mt940["unmatched"], mt940["warnings"]) == (7, 6, 1, [])
+    camt = _upload(be_api, BANK_BE / "bnpparibasfortis-ogm.camt053.xml")
+    assert (camt["credits"], camt["matched"], camt["unmatched"], camt["warnings"]) == (4, 3, 1, [])
+
+    status = {n: be_api.get(f"/invoices/{inv['id']}").json()["status"] for n, inv in invoices.items()}
+    # MT940: +++ and *** in free text, bare, slashed, STRD/BBA wrapped, CDTRREF SCOR/BBA; CAMT: Ustrd,
+    # Strd Prtry BBA, Strd Cd SCOR.
+    assert [n for n, s in status.items() if s == "paid"] == [101, 102, 103, 104, 105, 107, 108, 109, 111]
+    assert [n for n, s in status.items() if s == "open"] == [106, 110]  # the two with wrong check digits
+    matched = [e for e in be_api.get("/events", params={"limit": 500}).json()["items"]
+               if e["kind"] == "bank_transaction.matched"]  # fmt: skip
+    assert {e["data"]["rule"] for e in matched} == {"reference"} and len(matched) == 9
+
+    # Each wrong OGM is named, in the import's answer and on the line waiting for a person.
+    assert [(p["code"], p["reference"]) for p in mt940["problems"]] == [("ogm_check_digit", "+++000/0000/10610+++")]
+    assert [(p["code"], p["reference"]) for p in camt["problems"]] == [("ogm_check_digit", "+++000/0000/11099+++")]
+    assert "modulo 97 is 13" in camt["problems"][0]["message"]
+    waiting = be_api.get("/bank-transactions", params={"status": "unmatched"}).json()["items"]
+    assert sorted(t["amount"] for t in waiting) == ["106.00", "110.00"]
+    assert {t["unmatched_reason"] for t in waiting} == {"ogm_check_digit"}
+    assert all("wrong check digits" in t["unmatched_message"] for t in waiting)
+    assert {t["id"] for t in waiting} == {mt940["problems"][0]["transaction_id"], camt["problems"][0]["transaction_id"]}
+
+
+def test_the_cli_notes_a_wrong_ogm(be_api: Api, tmp_path: Path, database_url: str) -> None:
+    c = be_api.customer()
+    be_api.invoice(c["id"], "F-106", "106.00")
+    env = {**os.environ, "SETTLE_DATABASE_URL": database_url}
+    args = ["import", "bank", str(BANK_BE / "kbc-ogm.940"), "--org", be_api.tenant.slug]
+    done = subprocess.run([sys.executable, "-m", "settle.cli", *args], capture_output=True, text=True, env=env,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "7 incoming, 0 matched, 7 left for a person" in done.stdout
+    assert "+++000/0000/10610+++ has wrong check digits" in done.stderr
+
+
+# --- intake: UBL PaymentID and the customer's country; CSV customer_country ------------------------
+
+UBL_BE = Path(__file__).resolve().parents[1] / "data" / "ubl" / "invoice-be-ogm.xml"
+
+
+def _import(db: Session, slug: str, data: bytes, name: str) -> Any:
+    org = organisations.by_slug(db, slug)
+    result = apply(db, org, parse_file(data, name), name)
+    db.commit()
+    return result
+
+
+@pytest.mark.parametrize("belgian", [True, False])
+def test_a_belgian_ubl_payment_id_is_kept_as_the_invoices_ogm(
+    db: Session, tenant: Tenant, belgian: bool
+) -> None:
+    slug = belgian_tenant(db).slug if belgian else tenant.slug  # a Dutch creditor with a Belgian buyer too
+    result = _import(db, slug, UBL_BE.read_bytes(), UBL_BE.name)
+    assert (result.created, result.customers_created) == (1, 1)
+    inv = db.scalar(select(Invoice).where(Invoice.number == "VF26/00318"))
+    assert inv is not None and inv.payment_reference == "+++090/9337/55493+++"
+    customer = db.get_one(Customer, inv.customer_id)
+    assert (customer.name, customer.country) == ("Café Den Hoek", "BE")
+
+
+def test_a_ubl_ogm_written_with_plusses_is_kept_and_a_wrong_one_names_the_invoice(db: Session) -> None:
+    slug = belgian_tenant(db).slug
+    data = UBL_BE.read_bytes()
+    _import(db, slug, data.replace(b">090933755493<", b">+++090/9337/55493+++<"), "plus.xml")
+    assert db.scalar(select(Invoice.payment_reference)) == "+++090/9337/55493+++"
+    wrong = data.replace(b">090933755493<", b">090933755494<").replace(b"VF26/00318", b"VF26/00319")
+    with pytest.raises(ImportFailed) as failed:
+        _import(db, slug, wrong, "wrong.xml")
+    assert "VF26/00319" in str(failed.value) and "structured communication" in str(failed.value)
+
+
+def test_a_csv_gives_new_customers_their_country(db: Session, tenant: Tenant) -> None:
+    csv = ("number,customer_external_ref,customer_name,issue_date,amount,customer_country\n"
+           "F-1,BE-1,Café Den Hoek,2026-10-01,10.00,BE\n"
+           "F-2,NL-1,Bakkerij Jansen,2026-10-01,10.00,\n").encode()  # fmt: skip
+    assert _import(db, tenant.slug, csv, "c.csv").customers_created == 2
+    assert {ref: country for ref, country in db.execute(select(Customer.external_ref, Customer.country))} == {
+        "BE-1": "BE", "NL-1": None}
+    with pytest.raises(ImportFailed) as failed:
+        _import(db, tenant.slug, csv.replace(b",BE\n", b",DE\n").replace(b"F-1", b"F-3"), "d.csv")
+    assert "line 2" in str(failed.value) and "customer_country" in str(failed.value)
