@@ -20,6 +20,7 @@ from domain.errors import NotFound, ValidationError
 from domain.events import record
 from domain.models import Customer, Policy
 from domain.money import MoneyError, format_amount, parse_amount
+from domain.organisations import COUNTRIES
 from domain.policies import CHANNELS, StepSpec, replace_steps, reschedule_open, validate_applies_to
 
 
@@ -39,6 +40,11 @@ class PolicyIn(Struct):
     priority: int = 100
     is_default: bool = False
     customer_ids: list[str] | None = None
+    law: Annotated[
+        str | None,
+        Meta(description="NL or BE: the law this policy applies (costs, interest, terms); null: the organisation's "
+             "country", extra_json_schema={"extra": {"enum": [*COUNTRIES, None]}}),
+    ] = None
 
 
 class StepOut(Struct):
@@ -59,6 +65,7 @@ class PolicyOut(Struct):
     steps: list[StepOut]
     customer_ids: list[str]
     created_at: dt.datetime
+    law: str | None = None
 
 
 class PolicyPage(Struct):
@@ -98,7 +105,7 @@ def _out(db: Session, p: Policy) -> PolicyOut:
         id=p.id, name=p.name, is_default=p.is_default, priority=p.priority, applies_to=p.applies_to or {},
         steps=[StepOut(s.position, s.kind, s.days_after_due, s.channel, format_amount(s.fee_cents), s.template)
                for s in p.steps],
-        customer_ids=sorted(ids), created_at=p.created_at,
+        customer_ids=sorted(ids), created_at=p.created_at, law=p.law,
     )
 
 
@@ -108,6 +115,9 @@ def _apply(db: Session, auth: Auth, policy: Policy, data: PolicyIn) -> None:
     policy.name = data.name.strip()
     policy.priority = data.priority
     policy.applies_to = validate_applies_to(data.applies_to or {})
+    if data.law is not None and data.law not in COUNTRIES:
+        raise ValidationError(f"law must be one of {', '.join(COUNTRIES)} or null (the organisation's)", "law")
+    policy.law = data.law
     replace_steps(policy, _specs(data.steps))
     if data.is_default and not policy.is_default:
         db.execute(update(Policy).where(Policy.org_id == auth.org_id, Policy.id != policy.id).values(is_default=False))

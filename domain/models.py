@@ -325,6 +325,8 @@ class Policy(Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     priority: Mapped[int] = mapped_column(default=100)
     applies_to: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # NL or BE: the law this policy applies (costs, interest, terms); None: the organisation's country.
+    law: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

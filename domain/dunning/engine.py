@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain import outbox, portal_links
@@ -58,6 +58,7 @@ from domain.dunning.plan import (
 )
 from domain.ids import new_id
 from domain.invoices import UNSETTLED
+from domain.law.be import ReminderContent
 from domain.law.interest import Capitalisation, InterestPeriod, InterestResult
 from domain.models import (
     Customer,
@@ -66,6 +67,7 @@ from domain.models import (
     Event,
     Invoice,
     Organisation,
+    Policy,
     Task,
     utcnow,
 )
@@ -238,6 +240,9 @@ def plan_batch(
     books = {
         oid: PolicyBook.load(session, oid, [c for c in customers if c.org_id == oid and c.id in due]) for oid in org_ids
     }
+    reminded = _reminded_this_year(
+        session, as_of, [c.id for c in customers if c.id in due and c.regular_supply and c.kind == "consumer"]
+    )
     plans: list[tuple[Customer, CustomerPlan]] = []
     planned = 0
     for cid in ids:
@@ -248,14 +253,17 @@ def plan_batch(
         org = orgs[customer.org_id]
         book = books[customer.org_id]
         policy = book.policy_for(customer)
-        facts = CustomerFacts(customer.id, customer.org_id, customer.name, customer.kind, customer.email)
+        facts = CustomerFacts(
+            customer.id, customer.org_id, customer.name, customer.kind, customer.email,
+            regular_supply=customer.regular_supply, reminded_this_year=reminded.get(cid, 0),
+        )  # fmt: skip
         plan = plan_customer(
             facts,
             invoices,
             unsettled.get(cid, []),
             book.steps(policy),
             policy.id if policy else None,
-            OrgTerms(org.id, org.vat_uplift_on_costs),
+            org_terms(org, policy),
             as_of,
             Holds(messaged_today=outbox.dunning_key(cid, as_of) in already),
         )
@@ -273,6 +281,31 @@ def plan_batch(
     if write:
         _write(conn, batch)
     return planned, batch.renders, True
+
+
+def org_terms(org: Organisation, policy: Policy | None = None) -> OrgTerms:
+    """The creditor's terms for planning: its law is its country's unless the policy names one."""
+    law = (policy.law if policy is not None else None) or org.country or "NL"
+    return OrgTerms(org.id, org.vat_uplift_on_costs, law=law, name=org.name, enterprise_number=org.enterprise_number)
+
+
+def _reminded_this_year(session: Session, as_of: dt.date, customer_ids: list[str]) -> dict[str, int]:
+    """How many invoices (due dates) of each customer had their first reminder earlier this calendar
+    year (Book XIX: under a contract of regular supply the reminders about three due dates a year
+    are free; a Belgian consumer's ``notice_sent_on`` is the day of that first reminder). One query
+    for the batch, only for the regular-supply consumers in it."""
+    if not customer_ids:
+        return {}
+    rows = session.execute(
+        select(Invoice.customer_id, func.count(Invoice.id))
+        .where(
+            Invoice.customer_id.in_(customer_ids),
+            Invoice.notice_sent_on >= dt.date(as_of.year, 1, 1),
+            Invoice.notice_sent_on < as_of,
+        )
+        .group_by(Invoice.customer_id)
+    )
+    return {cid: n for cid, n in rows}
 
 
 def _collect(
@@ -328,6 +361,7 @@ def _collect(
             org=org, customer=customer, kind=msg.kind, as_of=as_of, lines=list(msg.lines),
             statement=list(msg.statement), portal_url=portal_url, costs_notice=msg.costs_notice,
             interest=list(msg.interest), skipped_kinds=list(msg.skipped_kinds), template=msg.template,
+            book_xix=msg.book_xix, law=msg.law,
         )  # fmt: skip
         batch.renders.append(_Draft(row["id"], msg.channel, row["to_address"], org, customer, render or {}, ctx))
     if msg.channel == "email":
@@ -548,7 +582,8 @@ def _encode(msg: MessagePlan, as_of: dt.date, portal_url: str) -> dict[str, Any]
         "kind": msg.kind, "as_of": _enc(as_of), "template": msg.template, "portal_url": portal_url,
         "lines": _lines_enc(msg.lines), "statement": _lines_enc(msg.statement), "costs_notice": _enc(msg.costs_notice),
         "interest": _enc(msg.interest), "skipped_kinds": list(msg.skipped_kinds), "letter": msg.letter,
-        "letter_invoice_id": msg.letter_invoice_id,
+        "letter_invoice_id": msg.letter_invoice_id, "book_xix": _enc(msg.book_xix),
+        "law": msg.law,
     }  # fmt: skip
 
 
@@ -579,6 +614,8 @@ def context_of(render: dict[str, Any], org: Organisation, customer: Customer) ->
         interest=[_interest(i) for i in d["interest"]],
         skipped_kinds=list(d["skipped_kinds"]),
         template=d["template"],
+        book_xix=ReminderContent.from_dict(d["book_xix"]) if d.get("book_xix") else None,
+        law=d.get("law", "NL"),
     )
 
 

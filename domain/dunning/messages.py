@@ -15,6 +15,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from domain.law import InterestResult
+from domain.law.be import ReminderContent
 from domain.models import Customer, Invoice, Organisation
 from domain.portal_links import Link
 from domain.statement import split_open
@@ -110,6 +111,8 @@ class MessageContext:
     interest: list[InterestResult] = field(default_factory=list)
     skipped_kinds: list[str] = field(default_factory=list)
     template: str | None = None  # the step's own words, if its policy names them; else the kind's
+    book_xix: ReminderContent | None = None  # a Belgian consumer's first reminder: what it must state
+    law: str = "NL"  # NL | BE: the creditor's law, whose terms the words name
 
     @property
     def totals(self) -> list[Totals]:

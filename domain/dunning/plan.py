@@ -7,6 +7,13 @@ day go in; the new invoice states, the actions, events, tasks and at most one
 message come out. No database, no clock, no rendering. It is the one place that
 computes ``next_action_on`` in a run (through ``rules.next_action_on``) and the
 one place that applies the consumer-costs rule (``costs_wait``).
+
+The creditor's law (``OrgTerms.law``: the organisation's country, or its policy's
+``law``) picks the rules: Dutch (WIK costs, the fourteen-day letter, wettelijke
+(handels)rente) or Belgian (Book XIX WER for consumers: the first message on an
+invoice is the free reminder whose waiting period holds damages, interest and the
+hand-off back; the wet van 2 augustus 2002 for businesses: its rate and EUR 40 an
+invoice).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from typing import Any, cast
 from domain.dunning.messages import CostsNotice, MessageLine
 from domain.dunning.rules import Step, Track, advance, next_action_on, strength
 from domain.invoices import UNSETTLED
-from domain.law import collection_costs, earliest_costs_date, statutory_interest
+from domain.law import be, collection_costs, earliest_costs_date, statutory_interest
 from domain.law.interest import InterestKind, InterestResult, RateUnavailableError
 from domain.models import Invoice
 from domain.statement import split_open
@@ -56,8 +63,9 @@ class InvoiceState:
     paused_until: dt.date | None
     pause_reason: str | None
     costs_due_on: dt.date | None
-    notice_sent_on: dt.date | None
+    notice_sent_on: dt.date | None  # NL: the formal notice; BE consumer: the Book XIX first reminder
     policy_id: str | None
+    description: str | None = None  # read, never written: the debt a Book XIX reminder describes
 
     @classmethod
     def of(cls, invoice: Invoice) -> InvoiceState:
@@ -93,12 +101,21 @@ class CustomerFacts:
     name: str
     kind: str  # business | consumer
     email: str | None
+    regular_supply: bool = False  # Book XIX: a contract of regular supply (three free reminders a year)
+    reminded_this_year: int = 0  # invoices first reminded earlier this calendar year (BE regular supply)
 
 
 @dataclass(frozen=True)
 class OrgTerms:
     id: str
     vat_uplift_on_costs: bool
+    law: str = "NL"  # one of domain.organisations.COUNTRIES: picks the costs, interest and terms
+    name: str = ""
+    enterprise_number: str | None = None  # a Belgian reminder states it (art. XIX.2 WER)
+
+    @property
+    def belgian(self) -> bool:
+        return self.law == "BE"
 
 
 @dataclass(frozen=True)
@@ -144,6 +161,8 @@ class MessagePlan:
     skipped: tuple[tuple[str, str], ...]  # (invoice number, step kind)
     letter: bool  # a letter (a document) goes with it
     letter_invoice_id: str | None
+    book_xix: be.ReminderContent | None = None  # a Belgian consumer's first reminder: what it must state
+    law: str = "NL"  # the creditor's law, whose words the message uses
 
 
 @dataclass
@@ -158,8 +177,9 @@ class CustomerPlan:
 
 
 def costs_wait(customer: CustomerFacts, inv: InvoiceState) -> dt.date | None:
-    """The consumer-costs rule (art. 6:96 lid 6 BW): a consumer's collection costs are charged only
-    once the fourteen-day letter's term has passed. The day they fall due, while they wait."""
+    """The consumer-costs rule: a consumer's collection costs (NL, art. 6:96 lid 6 BW) or damages
+    (BE, art. XIX.2 WER) are charged only once the term of the fourteen-day letter or of the
+    first reminder has passed. The day they fall due, while they wait."""
     if customer.kind == "consumer" and inv.status == "open" and inv.costs_cents == 0:
         return inv.costs_due_on
     return None
@@ -193,11 +213,23 @@ def _line(inv: InvoiceState, as_of: dt.date, step_kind: str | None) -> MessageLi
     return MessageLine.of(cast(Invoice, inv), as_of, step_kind)
 
 
-def _update_interest(inv: InvoiceState, customer: CustomerFacts, as_of: dt.date) -> InterestResult | None:
-    """Statutory interest on the open principal from the day after the due date to ``as_of``."""
-    kind: InterestKind = "consumer" if customer.kind == "consumer" else "commercial"
+def _update_interest(
+    inv: InvoiceState, customer: CustomerFacts, org: OrgTerms, as_of: dt.date
+) -> InterestResult | None:
+    """Statutory interest on the open principal from the day after the due date to ``as_of``.
+
+    Belgium: the late-payment rate of the wet van 2 augustus 2002, simple; for a consumer it is
+    the ceiling of art. XIX.4 WER and runs (from the due date on) only once the first
+    reminder's waiting period has passed."""
+    start = inv.due_date + dt.timedelta(days=1)
     try:
-        result = statutory_interest(_principal(inv), inv.due_date + dt.timedelta(days=1), as_of, kind)
+        if org.belgian:
+            if customer.kind == "consumer" and (inv.costs_due_on is None or inv.costs_due_on > as_of):
+                return None
+            result = be.late_payment_interest(_principal(inv), start, as_of)
+        else:
+            kind: InterestKind = "consumer" if customer.kind == "consumer" else "commercial"
+            result = statutory_interest(_principal(inv), start, as_of, kind)
     except RateUnavailableError:
         return None
     if result.interest_cents > inv.interest_cents:
@@ -218,13 +250,20 @@ def spread(total: int, weights: Sequence[int]) -> list[int]:
     return shares
 
 
-def _costs_for(invoices: list[InvoiceState], org: OrgTerms) -> list[int]:
-    """WIK costs over the customer's principal taken together, spread over the invoices.
+def _costs_for(invoices: list[InvoiceState], org: OrgTerms, customer: CustomerFacts) -> list[int]:
+    """The costs per invoice under the creditor's law.
 
-    Several invoices of one debtor in one notice are one claim: the scale is
-    applied to their sum, not to each (which would multiply the minimum).
+    NL: the WIK scale over the customer's principal taken together, spread over the
+    invoices (several invoices of one debtor in one notice are one claim: the scale is
+    applied to their sum, not to each, which would multiply the minimum). BE consumer:
+    the damages scale of art. XIX.4 WER over the balance, the same way. BE business:
+    the flat EUR 40 of art. 6 of the wet van 2 augustus 2002, for each late invoice.
     """
     principals = [_principal(inv) for inv in invoices]
+    if org.belgian and customer.kind != "consumer":
+        return [be.FLAT_COMPENSATION_CENTS if p > 0 else 0 for p in principals]
+    if org.belgian:
+        return spread(be.damages_cents(sum(principals)), principals)
     return spread(collection_costs(sum(principals), vat_uplift=org.vat_uplift_on_costs), principals)
 
 
@@ -289,9 +328,9 @@ def _charge_consumer_costs(plan: CustomerPlan, org: OrgTerms, as_of: dt.date) ->
     ]
     if not ripe:
         return
-    for inv, costs in zip(ripe, _costs_for(ripe, org), strict=True):
+    for inv, costs in zip(ripe, _costs_for(ripe, org, plan.customer), strict=True):
         _charge(inv, costs=costs)
-        _update_interest(inv, plan.customer, as_of)
+        _update_interest(inv, plan.customer, org, as_of)
         plan.events.append(_event("invoice.costs_charged", "invoice", inv.id, costs_cents=costs))
         plan.costs_charged += 1
 
@@ -310,9 +349,22 @@ def _act(
     # is mailed on the same day, that e-mail still goes out (and the call becomes a task).
     strongest = max([s for s in reached if s.kind != "call_task"] or reached, key=lambda s: strength(s.kind))
     kind = strongest.kind
+    channel = "task" if kind == "call_task" else (strongest.channel if kind not in EMAIL_KINDS else "email")
+    if kind in EMAIL_KINDS and strongest.channel == "letter":
+        channel = "letter"
+    book_xix_consumer = org.belgian and customer.kind == "consumer"
+    reminded = customer.reminded_this_year
     for inv, step, _ in acted:
-        if step.fee_cents:
-            _charge(inv, fees=step.fee_cents)
+        fee = step.fee_cents
+        if book_xix_consumer and channel != "task":
+            first = inv.notice_sent_on is None
+            fee = be.reminder_fee_cents(
+                fee, first_reminder=first, regular_supply=customer.regular_supply, earlier_this_year=reminded
+            )
+            reminded += first
+        if fee:
+            _charge(inv, fees=fee)
+    book_xix = _book_xix_reminder(org, acted, channel, as_of) if book_xix_consumer and channel != "task" else None
     costs_notice = None
     notice = [inv for inv, step, _ in acted if step.kind == "formal_notice"]
     if notice:
@@ -320,13 +372,13 @@ def _act(
     interest: list[InterestResult] = []
     for inv, step, _ in acted:
         if inv.notice_sent_on is not None or step.kind == "collection_handover":
-            result = _update_interest(inv, customer, as_of)
+            result = _update_interest(inv, customer, org, as_of)
             if result is not None and result.interest_cents:
                 interest.append(result)
     handover = [inv for inv, step, _ in acted if step.kind == "collection_handover"]
     if handover and customer.kind == "business":
         uncharged = [inv for inv in handover if inv.costs_cents == 0]
-        for inv, costs in zip(uncharged, _costs_for(uncharged, org), strict=True):
+        for inv, costs in zip(uncharged, _costs_for(uncharged, org, customer), strict=True):
             _charge(inv, costs=costs)
 
     step_of = {inv.id: step.kind for inv, step, _ in acted}
@@ -340,9 +392,6 @@ def _act(
         if kind in STATEMENT_KINDS
         else ()
     )
-    channel = "task" if kind == "call_task" else (strongest.channel if kind not in EMAIL_KINDS else "email")
-    if kind in EMAIL_KINDS and strongest.channel == "letter":
-        channel = "letter"
     numbers = ", ".join(inv.number for inv, _, _ in acted)
     if calls:
         total = sum(inv.open_cents for inv, _, _ in acted)
@@ -383,13 +432,47 @@ def _act(
         skipped=skipped,
         letter=kind in LETTER_KINDS or channel == "letter",
         letter_invoice_id=acted[0][0].id if len(acted) == 1 else None,
+        book_xix=book_xix,
+        law=org.law,
+    )
+
+
+def _book_xix_reminder(
+    org: OrgTerms, acted: list[tuple[InvoiceState, Step, tuple[Step, ...]]], channel: str, as_of: dt.date
+) -> be.ReminderContent | None:
+    """Art. XIX.2 WER: the first message about an invoice is the consumer's free first reminder.
+    Its waiting period (by channel) holds the damages, the interest and the hand-off; what it
+    must state comes out as data for the words. None when every invoice had its reminder."""
+    first = [inv for inv, _, _ in acted if inv.notice_sent_on is None and inv.status == "open"]
+    if not first:
+        return None
+    period = be.waiting_period(as_of, be.channel_of(channel))
+    for inv in first:
+        inv.notice_sent_on = as_of
+        inv.costs_due_on = period.damages_from
+    return be.reminder_content(
+        creditor_name=org.name,
+        enterprise_number=org.enterprise_number,
+        currency=first[0].currency,
+        debts=[
+            be.DebtLine(inv.number, inv.description, inv.issue_date, inv.due_date, inv.open_cents) for inv in first
+        ],
+        sent_on=as_of,
+        channel=be.channel_of(channel),
     )
 
 
 def _formal_notice(customer: CustomerFacts, org: OrgTerms, invoices: list[InvoiceState], as_of: dt.date) -> CostsNotice:
-    """Ingebrekestelling. Businesses are charged the WIK costs now; consumers only after
-    the fourteen-day letter's term, which this notice is (art. 6:96 lid 6 BW)."""
-    amounts = _costs_for(invoices, org)
+    """Ingebrekestelling. Businesses are charged the costs now (NL: WIK; BE: EUR 40 an invoice);
+    Dutch consumers only after the fourteen-day letter's term, which this notice is (art. 6:96
+    lid 6 BW); Belgian consumers after the first reminder's waiting period (art. XIX.2 WER),
+    which began with the first message about the invoice and which this notice does not restart."""
+    amounts = _costs_for(invoices, org, customer)
+    if org.belgian and customer.kind == "consumer":
+        due = max((inv.costs_due_on for inv in invoices if inv.costs_due_on is not None), default=as_of)
+        charged = all(inv.costs_cents > 0 for inv in invoices)
+        shown = sum(inv.costs_cents for inv in invoices) if charged else sum(amounts)
+        return CostsNotice(shown, invoices[0].currency, due, already_charged=charged)
     for inv in invoices:
         inv.notice_sent_on = as_of
     if customer.kind == "consumer":

@@ -138,21 +138,23 @@ def test_a_consumers_interest_is_capped_at_the_late_payment_rate() -> None:
 
 
 def test_the_first_reminder_is_free_whatever_the_policy_asks() -> None:
-    assert reminder_fee_cents(15_00, first_reminder=True, regular_supply=True, earlier_this_year=5) == 0
     assert reminder_fee_cents(15_00, first_reminder=True, regular_supply=False, earlier_this_year=0) == 0
+    assert reminder_fee_cents(15_00, first_reminder=True, regular_supply=False, earlier_this_year=7) == 0
 
 
 def test_regular_supply_three_free_reminders_a_calendar_year_then_at_most_7_50_plus_postage() -> None:
     fees = [
-        reminder_fee_cents(15_00, first_reminder=False, regular_supply=True, earlier_this_year=n, postage_cents=1_45)
+        reminder_fee_cents(15_00, first_reminder=True, regular_supply=True, earlier_this_year=n, postage_cents=1_45)
         for n in range(5)
     ]
     assert fees == [0, 0, 0, 8_95, 8_95]
-    assert reminder_fee_cents(5_00, first_reminder=False, regular_supply=True, earlier_this_year=3) == 5_00
+    assert reminder_fee_cents(5_00, first_reminder=True, regular_supply=True, earlier_this_year=3) == 5_00
+    assert reminder_fee_cents(15_00, first_reminder=True, regular_supply=True, earlier_this_year=3) == 7_50
 
 
-def test_outside_regular_supply_no_reminder_fee_on_top_of_the_damages() -> None:
+def test_no_fee_on_top_of_the_damages_for_a_later_reminder_about_the_same_debt() -> None:
     assert reminder_fee_cents(15_00, first_reminder=False, regular_supply=False, earlier_this_year=9) == 0
+    assert reminder_fee_cents(15_00, first_reminder=False, regular_supply=True, earlier_this_year=9) == 0
 
 
 # --- the reminder's content ------------------------------------------------------------------------

@@ -173,13 +173,15 @@ def reminder_fee_cents(
 ) -> int:
     """What may be charged of a step's fee for a reminder to a consumer (art. XIX.2).
 
-    ``earlier_this_year``: the due dates already reminded in the same calendar year
-    (regular supply). The first reminder is free; under regular supply the first
-    three due dates of a calendar year are, and a further one costs at most EUR 7.50
-    plus ``postage_cents``. Outside regular supply no fee is added to the damages.
+    ``first_reminder``: the first reminder about this debt (its due date);
+    ``earlier_this_year``: the due dates of the same customer first reminded earlier in
+    the calendar year. The first reminder is free. Under a contract of regular supply
+    that holds for the reminders about three due dates a calendar year; the first
+    reminder about a further one costs at most EUR 7.50 plus ``postage_cents``. Any
+    later reminder about the same debt adds no fee: the flat damages sum covers it.
     """
     requested_cents = _check_cents(requested_cents, "requested_cents")
-    if first_reminder or not regular_supply or earlier_this_year < FREE_REGULAR_REMINDERS_PER_YEAR:
+    if not (first_reminder and regular_supply) or earlier_this_year < FREE_REGULAR_REMINDERS_PER_YEAR:
         return 0
     return max(0, min(requested_cents, MAX_FURTHER_REMINDER_FEE_CENTS + postage_cents))
 
