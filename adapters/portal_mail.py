@@ -1,5 +1,5 @@
 """Words for the portal's own e-mails: the thank-you for a payment, a fresh link, and the
-acknowledgement of a dispute, an extension or a promise.
+acknowledgement of a dispute, an extension or a promise, and a payment plan's e-mails.
 
 Implements ``domain.checkout.ReceiptComposer``, ``domain.fresh_links.LinkComposer`` and
 ``domain.debtor_requests.AckComposer`` with the templates ``email/notice.{html,txt}.j2`` and
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from adapters.rendering import environment
 from adapters.settings import Settings
 from domain import portal_links
+from domain.arrangement_models import Arrangement, ArrangementInstalment
 from domain.checkout import Receipt
 from domain.dunning.messages import Rendered
 from domain.models import Customer, DebtorRequest, Invoice, Organisation
@@ -36,6 +37,14 @@ class Notice:
     as_of: dt.date | None = None
     request: DebtorRequest | None = None
     invoices: list[Invoice] = field(default_factory=list)
+    # a payment plan's e-mails (domain.arrangements): the plan, its instalments, the one it is about
+    arrangement: Any = None
+    instalments: list[Any] = field(default_factory=list)
+    instalment: Any = None
+
+    @staticmethod
+    def days(n: int) -> dt.timedelta:
+        return dt.timedelta(days=n)
 
     @property
     def locale(self) -> str:
@@ -76,3 +85,10 @@ class PortalMailer:
     def acknowledgement(self, org: Organisation, customer: Customer, request: DebtorRequest,
                         invoices: list[Invoice], url: str) -> Rendered:  # fmt: skip
         return self.render(Notice("request_received", org, customer, url, request=request, invoices=invoices))
+
+    def arrangement_notice(self, kind: str, org: Organisation, customer: Customer, arrangement: Arrangement,
+                           instalments: list[ArrangementInstalment], instalment: ArrangementInstalment | None,
+                           url: str, as_of: dt.date) -> Rendered:  # fmt: skip
+        """A payment plan's e-mail (``domain.arrangements.Composer``); its link opens the plan."""
+        return self.render(Notice(kind, org, customer, f"{url}#arrangement", as_of=as_of, arrangement=arrangement,
+                                  instalments=list(instalments), instalment=instalment))  # fmt: skip

@@ -293,10 +293,10 @@ def strict_bodies(document: dict[str, Any]) -> dict[str, Any]:
     (msgspec ``forbid_unknown_fields``), which Litestar's generator does not."""
     import msgspec
 
-    from api import schemas
+    from api import arrangements, schemas
 
     found = document.get("components", {}).get("schemas", {})
-    for name, value in vars(schemas).items():
+    for name, value in [*vars(schemas).items(), *vars(arrangements).items()]:
         if (isinstance(value, type) and issubclass(value, msgspec.Struct) and name in found
                 and value.__struct_config__.forbid_unknown_fields):  # fmt: skip
             found[name]["additionalProperties"] = False

@@ -37,7 +37,8 @@ class PolicyIn(Struct):
     name: Annotated[str, Meta(pattern=r"\S", max_length=200, examples=["Zakelijk"])]
     steps: Annotated[list[StepIn], Meta(min_length=1, description="In order; each later than the one before")]
     applies_to: dict[str, Any] | None = None
-    priority: int = 100
+    # bounded: an integer the database cannot hold was a 500 (found by the contract test)
+    priority: Annotated[int, Meta(ge=-1_000_000, le=1_000_000, description="Lower wins first")] = 100
     is_default: bool = False
     customer_ids: list[str] | None = None
     law: Annotated[

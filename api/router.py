@@ -6,6 +6,7 @@ from litestar import Router
 from litestar.di import Provide
 
 from adapters.db import provide_by_method
+from api.arrangements import ArrangementController, ArrangementTermsController
 from api.auth import provide_auth
 from api.bank import BankController
 from api.customers import CustomerController
@@ -42,6 +43,8 @@ def build_router() -> Router:
             RequestController,
             ProviderController,
             OrganisationController,
+            ArrangementController,
+            ArrangementTermsController,
         ],
         dependencies={"auth": Provide(provide_auth, sync_to_thread=True), "db": Provide(provide_by_method)},
         exception_handlers=EXCEPTION_HANDLERS,

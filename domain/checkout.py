@@ -144,16 +144,22 @@ def structured_reference(session: Session, payment: Payment) -> str | None:
     return ", ".join(ogms)[:500] or None
 
 
-def start(session: Session, customer: Customer, invoice_ids: list[str], provider: str) -> Payment:
-    """A pending payment for the open amount of the chosen invoices."""
+def start(
+    session: Session, customer: Customer, invoice_ids: list[str], provider: str, *, amount_cents: int | None = None
+) -> Payment:
+    """A pending payment for the open amount of the chosen invoices, or for ``amount_cents`` of
+    it (a payment plan's instalment: ``domain.arrangements.instalment_payment``)."""
     if provider not in PROVIDERS:
         raise ValidationError(f"provider must be one of {', '.join(PROVIDERS)}", "provider")
     invoices = chosen(session, customer, invoice_ids)
     org = session.get_one(Organisation, customer.org_id)
+    open_total = sum(inv.open_cents for inv in invoices)
+    if amount_cents is not None and not 0 < amount_cents <= open_total:
+        raise ValidationError("the amount must be more than nothing and at most what is open", "amount")
     payment = Payment(
         org_id=customer.org_id,
         customer_id=customer.id,
-        amount_cents=sum(inv.open_cents for inv in invoices),
+        amount_cents=open_total if amount_cents is None else amount_cents,
         currency=invoices[0].currency,
         status="pending",
         method=provider,

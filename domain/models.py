@@ -581,3 +581,7 @@ class PortalSessionRevoked(Base):
 
     session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+# Payment arrangements live in their own module; imported here so that one metadata holds them.
+from domain import arrangement_models  # noqa: E402, F401

@@ -39,7 +39,11 @@ EMAIL_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
 TEMPLATE_LOCALES = ("nl", "en")
 # In that folder but not words to a debtor about overdue invoices: a payment's thank-you, a
 # requested portal link (both need other data), and the call note, which is for the creditor.
-NOT_STEP_TEMPLATES = frozenset({"thank_you", "portal_link", "call_task"})
+NOT_STEP_TEMPLATES = frozenset({"thank_you", "portal_link", "call_task"}) | frozenset(
+    # a payment plan's own e-mails (domain.arrangements), and the schedule they share
+    {"_plan", "arrangement_accepted", "arrangement_rejected", "arrangement_broken", "instalment_reminder",
+     "instalment_missed"}
+)  # fmt: skip
 
 __all__ = ["CHANNELS", "DEFAULT_STEPS", "STEP_KINDS", "StepSpec"]
 

@@ -16,6 +16,7 @@ claimed rows is still alive (``domain.outbox``):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import os
@@ -29,8 +30,9 @@ from sqlalchemy import Connection, Engine, select, text
 from adapters.composer import JinjaComposer
 from adapters.db import make_sessionmaker
 from adapters.mail import transport_for
+from adapters.portal_mail import PortalMailer
 from adapters.settings import Settings
-from domain import outbox
+from domain import arrangements, outbox
 from domain.dunning import engine as dunning
 from domain.models import Organisation, SchedulerRun, utcnow
 
@@ -149,6 +151,9 @@ def run(
         return dunning.plan(writer, as_of=as_of, composer=composer, org_id=org_id, dry_run=True, progress=progress)
     claimant = claimant_for(engine)
     try:
+        # Payment plans first: a plan broken today releases its invoices to tomorrow's dunning,
+        # and a plan's reminders go out with this run's delivery.
+        plans = arrangements.run_day(writer, as_of=as_of, composer=PortalMailer(settings), org_id=org_id)
         # A real run keeps only counts, so its memory does not grow with the plan.
         summary = dunning.plan(
             writer, as_of=as_of, composer=composer, org_id=org_id, progress=progress, keep_plan=False,
@@ -180,6 +185,7 @@ def run(
                     "delivered": summary.delivered,
                     "examined": summary.examined,
                     "planned": summary.planned,
+                    "arrangements": dataclasses.asdict(plans),
                 },
             )
         )

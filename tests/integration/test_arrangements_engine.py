@@ -1,0 +1,166 @@
+"""A payment plan through ``settle run`` with the clock moved day by day: reminders before each
+instalment, payments by bank file and by provider allocated in order, a missed instalment's one
+reminder, the break, dunning resuming where it stood, and an early full payment completing it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from adapters.portal_mail import PortalMailer
+from adapters.settings import Settings
+from domain import arrangements, checkout, payments, reconcile
+from domain.arrangement_models import Arrangement, ArrangementInstalment
+from domain.models import Event, Invoice, Organisation, OutboxMessage
+from tests.integration import dunning_helpers as d
+from tests.integration.test_bank_reconcile import camt
+
+D0 = dt.date(2026, 3, 2)
+DUNNING = ("reminder", "statement_reminder", "final_reminder", "formal_notice", "collection_handover")
+
+
+def _setup(db: Session) -> tuple[Organisation, Any, Invoice]:
+    org = d.org(db)
+    org.iban = "NL91ABNA0417164300"
+    debtor = d.customer(db, org.id)
+    inv = d.invoice(db, org, debtor, "F-1", D0 - dt.timedelta(days=10), 10_000)
+    db.commit()
+    return org, debtor, inv
+
+
+def _kinds(db: Session, seen: set[str]) -> list[str]:
+    """The outbox rows queued since ``seen`` (updated), by kind."""
+    rows = db.execute(select(OutboxMessage.id, OutboxMessage.kind).order_by(OutboxMessage.created_at)).all()
+    new = [kind for mid, kind in rows if mid not in seen]
+    seen.update(mid for mid, _ in rows)
+    return new
+
+
+def _events(db: Session, kind: str) -> list[Event]:
+    return list(db.scalars(select(Event).where(Event.kind == kind).order_by(Event.id)))
+
+
+def test_a_plan_day_by_day_reminds_allocates_breaks_and_dunning_resumes_where_it_stood(
+    engine: Engine, settings: Settings, db: Session
+) -> None:
+    org, debtor, inv = _setup(db)
+    seen: set[str] = set()
+    d.run(engine, settings, db, D0 - dt.timedelta(days=3))  # the first reminder, step 1, before the plan
+    assert _kinds(db, seen) == ["reminder"]
+    first = D0 + dt.timedelta(days=7)
+    plan = arrangements.propose(db, debtor, invoice_ids=[], instalments=3, first_due_date=first,
+                                interval="monthly", as_of=D0, origin="api", actor="test")  # fmt: skip
+    db.commit()
+    i1, i2, i3 = arrangements.due_dates(first, 3, "monthly")
+    mailer = PortalMailer(settings)
+    by_day: dict[dt.date, list[str]] = {}
+    day = D0
+    while day <= i3 + dt.timedelta(days=12):
+        if day == i1 - dt.timedelta(days=2):  # instalment 1 by bank transfer, with the invoice's reference
+            data = camt({"amount": "33.33", "ref": inv.payment_reference, "date": day.isoformat()}, stmt_id="S1")
+            reconcile.import_statement(db, org, data, "s1.xml")
+            db.commit()
+        if day == i2 - dt.timedelta(days=1):  # instalment 2 from the portal's pay button, through a provider
+            ids, cents = arrangements.instalment_payment(db, debtor, _instalment(db, plan, 2).id)
+            assert cents == 3333
+            started = checkout.start(db, debtor, ids, "sandbox", amount_cents=cents)
+            db.commit()
+            assert checkout.apply_status(db, started, "paid", day, composer=mailer)
+            db.commit()
+        d.run(engine, settings, db, day)
+        if day == i3 + dt.timedelta(days=3):
+            d.run(engine, settings, db, day)  # run twice: nothing is sent twice
+        by_day[day] = [k for k in _kinds(db, seen) if k != "thank_you"]
+        day += dt.timedelta(days=1)
+    sent = {day: kinds for day, kinds in by_day.items() if kinds}
+    broken_on = i3 + dt.timedelta(days=3 + 7)
+    assert sent == {
+        i1 - dt.timedelta(days=3): ["instalment_reminder"],
+        i2 - dt.timedelta(days=3): ["instalment_reminder"],
+        i3 - dt.timedelta(days=3): ["instalment_reminder"],
+        i3 + dt.timedelta(days=3): ["instalment_missed"],
+        broken_on: ["arrangement_broken"],
+        # the track resumes where it stood: step 2, the day after the plan broke
+        broken_on + dt.timedelta(days=1): ["statement_reminder"],
+    }, sent
+    db.expire_all()
+    plan = db.get_one(Arrangement, plan.id)
+    assert (plan.status, plan.paid_cents, plan.ended_on) == ("broken", 6666, broken_on)
+    rows = list(db.scalars(select(ArrangementInstalment).where(ArrangementInstalment.arrangement_id == plan.id)
+                           .order_by(ArrangementInstalment.position)))  # fmt: skip
+    assert [(r.status, r.paid_cents) for r in rows] == [("paid", 3333), ("paid", 3333), ("missed", 0)]
+    paid_events = _events(db, "arrangement.instalment_paid")
+    assert [e.data["instalment"] for e in paid_events] == [1, 2]
+    assert len(_events(db, "arrangement.instalment_missed")) == 1 and len(_events(db, "arrangement.broken")) == 1
+    after = db.get_one(Invoice, inv.id)
+    # no fee, cost or interest for the months the plan held; 33.34 still open, at step 2
+    assert (after.open_cents, after.costs_cents, after.fees_cents, after.dunning_step) == (3334, 0, 0, 2)
+    assert after.pause_reason is None and after.status == "open"
+    broken_mail = [m for m in d.mailbox(settings).messages() if "vervallen" in str(m["Subject"])]
+    assert len(broken_mail) == 1 and "€ 33,34" in d.words_of(broken_mail[0])
+    reminders = [m for m in d.mailbox(settings).messages() if "betalingsregeling:" in str(m["Subject"])]
+    assert [str(m["Subject"]).split(":")[0] for m in reminders] == [
+        "Termijn 1 van uw betalingsregeling", "Termijn 2 van uw betalingsregeling",
+        "Termijn 3 van uw betalingsregeling"]  # fmt: skip
+    assert "€ 33,34" in str(reminders[2]["Subject"]) and "#arrangement" in d.html_of(reminders[2])
+
+
+def _instalment(db: Session, plan: Arrangement, position: int) -> ArrangementInstalment:
+    return db.scalars(select(ArrangementInstalment).where(
+        ArrangementInstalment.arrangement_id == plan.id, ArrangementInstalment.position == position)).one()  # fmt: skip
+
+
+def test_paying_the_whole_rest_early_completes_the_plan(engine: Engine, settings: Settings, db: Session) -> None:
+    org, debtor, inv = _setup(db)
+    plan = arrangements.propose(db, debtor, invoice_ids=[], instalments=4, first_due_date=D0 + dt.timedelta(days=7),
+                                interval="weekly", as_of=D0, origin="api")  # fmt: skip
+    db.commit()
+    d.run(engine, settings, db, D0 + dt.timedelta(days=4))
+    payments.register_manual(db, org.id, customer_id=debtor.id, amount_cents=10_000, currency="EUR",
+                             received_on=D0 + dt.timedelta(days=5))  # fmt: skip
+    db.commit()
+    seen: set[str] = set()
+    _kinds(db, seen)
+    for n in range(5, 40):
+        d.run(engine, settings, db, D0 + dt.timedelta(days=n))
+    assert _kinds(db, seen) == []  # no reminders of later instalments, no dunning
+    done = db.get_one(Arrangement, plan.id)
+    assert (done.status, done.paid_cents, done.ended_on) == ("completed", 10_000, D0 + dt.timedelta(days=5))
+    assert [e.data["instalment"] for e in _events(db, "arrangement.instalment_paid")] == [1, 2, 3, 4]
+    assert len(_events(db, "arrangement.completed")) == 1
+    assert db.get_one(Invoice, inv.id).status == "paid"
+
+
+def test_two_runs_at_once_send_each_message_once(engine: Engine, settings: Settings, db: Session) -> None:
+    org, debtor, _ = _setup(db)
+    others = [d.customer(db, org.id, f"Klant {n}", f"k{n}@x.example") for n in range(6)]
+    for n, c in enumerate(others):
+        d.invoice(db, org, c, f"G-{n}", D0 - dt.timedelta(days=10), 5_000 + n)
+    db.commit()
+    for c in [debtor, *others]:
+        arrangements.propose(db, c, invoice_ids=[], instalments=2, first_due_date=D0 + dt.timedelta(days=3),
+                             interval="weekly", as_of=D0, origin="api")  # fmt: skip
+    db.commit()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            barrier.wait()
+            d.scheduler.run(engine, settings, as_of=D0)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    db.expire_all()
+    kinds = [k for (k,) in db.execute(select(OutboxMessage.kind).where(OutboxMessage.kind == "instalment_reminder"))]
+    assert len(kinds) == 7
