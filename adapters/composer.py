@@ -10,29 +10,32 @@ from typing import Any
 from jinja2 import Environment, Template
 from sqlalchemy.orm import Session
 
-from adapters.rendering import environment
+from adapters.rendering import environment, words_template
 from adapters.settings import Settings
 from domain import portal_links
 from domain.dunning.messages import MessageContext, Rendered
 from domain.dunning.plan import STATEMENT_KINDS
+from domain.locales import customer_country, language
 from domain.models import Customer
 
 
 class _View:
     """What templates see as ``c``: the message context plus its language and layout choices."""
 
-    def __init__(self, ctx: MessageContext) -> None:
+    def __init__(self, ctx: MessageContext, env: Environment) -> None:
         self._ctx = ctx
         # The context's fields as plain attributes (the templates read them dozens of times a
         # message; ``__getattr__`` is the slow path), its totals computed once.
         self.__dict__.update(vars(ctx))
         self.totals = ctx.totals
         self.statement_totals = ctx.statement_totals
-        self.locale = ctx.customer.locale if ctx.customer.locale in ("nl", "en") else "nl"
+        self.locale = language(ctx.customer.locale)
+        # The debtor's country: where a language has a country's own words (``nl-BE``) they are used.
+        self.country = customer_country(ctx.customer.country, ctx.org.country)
         self.show_statement = ctx.kind in STATEMENT_KINDS and len(ctx.statement) > len(ctx.lines)
         # The words: the step's own template if its policy names one (checked to exist when the
         # policy was saved), else the kind's. The layouts import it as ``words``.
-        self.words = f"email/{self.locale}/{ctx.template or ctx.kind}.j2"
+        self.words = words_template(env, self.locale, self.country, ctx.template or ctx.kind)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ctx, name)
@@ -95,7 +98,7 @@ class JinjaComposer:
         return " ".join(str(module.subject(view)).split())
 
     def email(self, ctx: MessageContext) -> Rendered:
-        view = _View(ctx)
+        view = _View(ctx, self.env)
         return Rendered(
             subject=self._subject(view),
             text=self.template("email/layout.txt.j2").render(c=view),
@@ -103,6 +106,6 @@ class JinjaComposer:
         )
 
     def letter(self, ctx: MessageContext) -> Rendered:
-        view = _View(ctx)
+        view = _View(ctx, self.env)
         html = self.template("letters/letter.html.j2").render(c=view)
         return Rendered(subject=self._subject(view), text="", html=html)

@@ -14,12 +14,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from adapters.rendering import environment
+from adapters.rendering import environment, words_template
 from adapters.settings import Settings
 from domain import portal_links
 from domain.arrangement_models import Arrangement, ArrangementInstalment
 from domain.checkout import Receipt
 from domain.dunning.messages import Rendered
+from domain.locales import customer_country, language
 from domain.models import Customer, DebtorRequest, Invoice, Organisation
 
 
@@ -48,7 +49,13 @@ class Notice:
 
     @property
     def locale(self) -> str:
-        return self.customer.locale if self.customer.locale in ("nl", "en") else "nl"
+        return language(self.customer.locale)
+
+    @property
+    def country(self) -> str | None:
+        return customer_country(self.customer.country, self.org.country)
+
+    words: str = ""  # the template with its words, set by ``PortalMailer.render`` (see ``words_template``)
 
 
 class PortalMailer:
@@ -65,7 +72,8 @@ class PortalMailer:
         return link.url
 
     def render(self, notice: Notice) -> Rendered:
-        words = self.env.get_template(f"email/{notice.locale}/{notice.kind}.j2").module
+        notice.words = words_template(self.env, notice.locale, notice.country, notice.kind)
+        words = self.env.get_template(notice.words).module
         subject = " ".join(str(words.subject(notice)).split())  # type: ignore[attr-defined]
         return Rendered(
             subject=subject,

@@ -23,7 +23,7 @@ ExternalRef = Annotated[str, Meta(max_length=100, examples=["C-1001"], descripti
 Email = Annotated[str, Meta(max_length=254, examples=["ap@jansen.example"],
                             extra_json_schema={"extra": {"format": "email"}})]
 Kind = Literal["business", "consumer"]
-Locale = Literal["nl", "en"]
+Locale = Literal["nl", "fr", "en"]  # domain.locales.LANGUAGES (tests/unit/test_locales.py keeps them equal)
 Country = Annotated[Literal["NL", "BE"], Meta(description="NL or BE; null: the organisation's country")]
 TermDays = Annotated[int, Meta(ge=0, le=365, description="Days from issue to due date when an invoice names none")]
 # A positive amount of at most two decimals, as a string: "1250.00", "0.50", "17".

@@ -39,6 +39,7 @@ from domain.errors import ValidationError
 from domain.events import record
 from domain.gateway import PROVIDERS, Checkout, ProviderStatus
 from domain.invoices import UNSETTLED
+from domain.locales import language
 from domain.models import Customer, Invoice, Organisation, OutboxMessage, Payment, PaymentAllocation, utcnow
 from domain.payment_reference import reference_kind
 from domain.payments import open_invoices, settle
@@ -69,7 +70,7 @@ class Receipt:
 
     @property
     def locale(self) -> str:
-        return self.customer.locale if self.customer.locale in ("nl", "en") else "nl"
+        return language(self.customer.locale)
 
 
 class ReceiptComposer(Protocol):

@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from domain.errors import Conflict, NotFound, ValidationError
 from domain.events import record
+from domain.locales import LANGUAGES
 from domain.models import Customer, Organisation, Policy
 from domain.organisations import COUNTRIES
 from domain.policies import reschedule_open
 
 KINDS = ("business", "consumer")
-LOCALES = ("nl", "en")
+LOCALES = LANGUAGES  # the languages a customer can read: nl, fr, en
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 EDITABLE = ("external_ref", "name", "email", "phone", "kind", "locale", "payment_term_days", "policy_id", "address",
@@ -65,7 +66,7 @@ def _validate(session: Session, org_id: str, values: dict[str, Any]) -> None:
     if "kind" in values and values["kind"] not in KINDS:
         raise ValidationError("kind must be 'business' or 'consumer'", "kind")
     if "locale" in values and values["locale"] not in LOCALES:
-        raise ValidationError("locale must be 'nl' or 'en'", "locale")
+        raise ValidationError(f"locale must be one of {', '.join(LOCALES)}", "locale")
     term = values.get("payment_term_days")
     if term is not None and not 0 <= term <= 365:
         raise ValidationError("payment_term_days must be between 0 and 365", "payment_term_days")

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, object_session
 from domain.dunning.rules import STEP_KINDS, Step, Track, anchor_after_pause
 from domain.dunning.rules import next_action_on as rules_next_action_on
 from domain.errors import ValidationError
+from domain.locales import LANGUAGES
 from domain.models import Customer, Invoice, Policy, PolicyStep
 
 CHANNELS = ("email", "task", "letter")
@@ -36,7 +37,7 @@ SEGMENTS = ("new", "loyal", "risky")
 # A step's ``template`` names the words of its message: ``email/<locale>/<template>.j2`` (subject,
 # intro and outro macros), which must exist in every language a customer can have.
 EMAIL_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
-TEMPLATE_LOCALES = ("nl", "en")
+TEMPLATE_LOCALES = LANGUAGES
 # In that folder but not words to a debtor about overdue invoices: a payment's thank-you, a
 # requested portal link (both need other data), and the call note, which is for the creditor.
 NOT_STEP_TEMPLATES = frozenset({"thank_you", "portal_link", "call_task"}) | frozenset(
@@ -77,7 +78,8 @@ def _check_template(name: str, field: str) -> None:
     known = step_templates()
     if name in known:
         return
-    files = " and ".join(f"email/{locale}/{name}.j2" for locale in TEMPLATE_LOCALES)
+    paths = [f"email/{locale}/{name}.j2" for locale in TEMPLATE_LOCALES]
+    files = ", ".join(paths[:-1]) + " and " + paths[-1]
     raise ValidationError(f"template {name!r} needs {files}; known templates: {', '.join(known)}", field)
 
 

@@ -18,12 +18,13 @@ from adapters.settings import Settings
 from domain import checkout, customers, debtor_requests
 from domain.errors import ValidationError
 from domain.gateway import CheckoutHints, GatewayError, ProviderState
+from domain.locales import customer_country
 from domain.models import DebtorRequest, Invoice, Payment, PaymentAllocation
 from portal import gateways, pages
 from portal.callbacks import register
 from portal.delivery import deliver_soon
 from portal.errors import PageNotFound
-from portal.i18n import Translator
+from portal.i18n import LANGS, Translator
 from portal.security import limited
 from portal.session import (
     Visitor,
@@ -56,7 +57,7 @@ def visit(request: Request[Any, Any, Any], db: Session, settings: Settings) -> V
     """The session's visitor, with ``?lang=`` applied (and remembered in the cookie)."""
     visitor = require(request, db, settings, pages.now())
     asked = request.query_params.get("lang")
-    if asked in ("nl", "en") and asked != visitor.session.lang:
+    if asked in LANGS and asked != visitor.session.lang:
         visitor.session = with_lang(visitor.session, asked)
         visitor.lang = asked
         visitor.renew_cookie = True
@@ -65,7 +66,8 @@ def visit(request: Request[Any, Any, Any], db: Session, settings: Settings) -> V
 
 def page(settings: Settings, visitor: Visitor, template: str, *,
          status: int = 200, **context: Any) -> Response[Any]:  # fmt: skip
-    response = pages.render(template, lang=visitor.lang, status=status, csrf=visitor.session.csrf,
+    country = customer_country(visitor.customer.country, visitor.org.country)
+    response = pages.render(template, lang=visitor.lang, country=country, status=status, csrf=visitor.session.csrf,
                             org_name=visitor.org.name, signed_in=True, **context)  # fmt: skip
     if visitor.renew_cookie:
         set_session_cookie(response, settings, visitor.session, pages.now())

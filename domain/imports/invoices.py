@@ -300,7 +300,7 @@ def _row(where: str, rec: dict[str, str]) -> InvoiceRow:
         raise ValueError("customer_kind must be business or consumer")
     locale = opt("customer_locale")
     if locale is not None and locale not in customers_mod.LOCALES:
-        raise ValueError("customer_locale must be nl or en")
+        raise ValueError(f"customer_locale must be one of {', '.join(customers_mod.LOCALES)}")
     country = (opt("customer_country") or "").strip().upper() or None
     if country is not None and country not in COUNTRIES:
         raise ValueError(f"customer_country must be {' or '.join(COUNTRIES)} (or empty for the organisation's)")

@@ -190,7 +190,7 @@ def test_a_template_that_does_not_exist_is_refused_naming_the_step(api: Api) -> 
         assert r.status_code == 422, (bad, r.text)
         body = r.json()
         assert body["field"] == "steps[1].template"
-        assert f"email/nl/{bad}.j2 and email/en/{bad}.j2" in body["message"]
+        assert f"email/nl/{bad}.j2, email/fr/{bad}.j2 and email/en/{bad}.j2" in body["message"]
         assert "statement_reminder" in body["message"]  # and what would do
 
     policy = _policy(api, name="Goed", steps=steps)
@@ -200,7 +200,9 @@ def test_a_template_that_does_not_exist_is_refused_naming_the_step(api: Api) -> 
 
 
 def test_only_templates_present_in_every_language_can_be_named(tmp_path: Path) -> None:
-    for locale, names in (("nl", ["reminder", "alleen_nl", "thank_you"]), ("en", ["reminder", "thank_you"])):
+    languages = (("nl", ["reminder", "alleen_nl", "uniquement_nl_fr", "thank_you"]),
+                 ("fr", ["reminder", "uniquement_nl_fr", "thank_you"]), ("en", ["reminder", "thank_you"]))  # fmt: skip
+    for locale, names in languages:
         (tmp_path / locale).mkdir()
         for name in names:
             (tmp_path / locale / f"{name}.j2").write_text("", encoding="utf-8")
