@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adapters.settings import Settings
@@ -100,4 +100,20 @@ def statement_context(
         "max_extension_days": org.max_extension_days,
         "reasons": debtor_requests.REASONS,
         "kinds": debtor_requests.KINDS,
+        "book_xix_until": book_xix_until(db, org, customer, as_of),
     }
+
+
+def book_xix_until(db: Session, org: Organisation, customer: Customer, as_of: dt.date) -> dt.date | None:
+    """The last day of a Belgian consumer's running waiting period after a first reminder (art. XIX.2
+    WER), during which the consumer may ask for a payment plan; None when none runs. One small
+    query, and only for a Belgian creditor's consumers."""
+    if org.country != "BE" or customer.kind != "consumer":
+        return None
+    damages_from = db.scalar(
+        select(func.max(Invoice.costs_due_on)).where(
+            Invoice.org_id == org.id, Invoice.customer_id == customer.id, Invoice.status == "open",
+            Invoice.costs_cents == 0, Invoice.notice_sent_on.is_not(None), Invoice.costs_due_on > as_of,
+        )
+    )  # fmt: skip
+    return damages_from - dt.timedelta(days=1) if damages_from is not None else None

@@ -19,9 +19,10 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from adapters.rendering import long_date
 from adapters.settings import Settings
 from domain.models import Customer, Invoice, Organisation
 from tests.conftest import Api, Tenant
@@ -194,3 +195,27 @@ def test_a_policy_naming_an_unknown_law_is_refused(api: Api) -> None:
     r = api.post("/policies", json={"name": "X", "law": "DE", "steps": BE_STEPS})
     assert r.status_code in (400, 422), r.text
     assert r.json()["field"] == "law"
+
+
+def test_the_portal_offers_a_payment_plan_during_the_waiting_period(
+    db: Session, engine: Engine, settings: Settings, api: Api, tenant: Tenant, client: Any
+) -> None:
+    from tests.integration import portal_helpers as ph
+
+    today = dt.date.today()  # the portal reads the real day; the reminder goes out today
+    o = _belgian(db, tenant)
+    _policy(api)
+    c = h.customer(db, o.id, "Sophie Peeters", "sophie@example.be", kind="consumer")
+    _invoice(db, o, c, "BE-1", today - 7 * DAY, 200_00)
+    h.run(engine, settings, db, today)
+    last = db.scalars(select(Invoice.costs_due_on).where(Invoice.customer_id == c.id)).one() - DAY
+
+    page = ph.sign_in(client, db, settings, c)
+
+    assert 'id="book-xix"' in page
+    assert "afbetalingsplan" in page and 'href="#respond"' in page
+    assert f"tot en met {long_date(last, 'nl')}" in page
+    business = h.customer(db, o.id, "Café Brussel BV", "cafe@example.be", kind="business")
+    _invoice(db, o, business, "BE-B1", today - 7 * DAY, 200_00)
+    h.run(engine, settings, db, today)
+    assert 'id="book-xix"' not in ph.sign_in(client, db, settings, business)  # Book XIX is for consumers
