@@ -77,6 +77,17 @@ EXPECTED = {
         "afbetalingsplan",  # the right to ask for a payment plan
         "Deze eerste herinnering is kosteloos.",
     ],
+    "fr": [
+        "Premier rappel (livre XIX du Code de droit économique)",
+        "Solde restant dû : 200,00 €",
+        "une indemnité forfaitaire de 35,00 €",
+        "Créancier : Energie Brussel NV, numéro d'entreprise 0403.170.701",
+        "Facture BE-1 du 31/01/2026 : Elektriciteit februari 2026",
+        "échéance 02/03/2026",
+        "jusqu'au 23 mars 2026 inclus : quatorze jours calendrier à partir du 10 mars 2026",
+        "plan de paiement",
+        "Ce premier rappel est gratuit.",
+    ],
     "en": [
         "First reminder (Book XIX of the Belgian Code of Economic Law)",
         "Balance due: €200.00",
@@ -107,7 +118,7 @@ def test_a_belgian_consumers_first_reminder_states_what_book_xix_requires(
         assert item in " ".join(text.split()), item
     for item in ("balance", "debt", "creditor", "waiting-period", "damages", "payment-plan"):
         assert f'data-item="{item}"' in html, item
-    assert ("€ 35,00" if locale == "nl" else "€35.00") in html
+    assert {"nl": "€ 35,00", "en": "€35.00", "fr": "35,00"}[locale] in html
     stored = db.get_one(Invoice, inv.id)
     assert (stored.fees_cents, stored.costs_cents, stored.interest_cents) == (0, 0, 0)  # the reminder is free
     assert stored.costs_due_on == dt.date(2026, 3, 24)
@@ -170,6 +181,8 @@ def test_a_belgian_business_owes_forty_euros_and_the_late_payment_rate(
     assert "forfaitaire vergoeding voor invorderingskosten aan van € 40,00" in text
     assert "wet van 2 augustus 2002" in text
     assert "Besluit vergoeding voor buitengerechtelijke incassokosten" not in text
+    assert "Forfaitaire vergoeding: € 40,00" in text and "Verwijlinteresten: € 9,78" in text
+    assert "Incassokosten" not in text and "Wettelijke rente" not in text  # the Dutch law's words
     assert "Eerste herinnering" not in text  # Book XIX is for consumers
 
 
