@@ -10,14 +10,13 @@ from typing import Any
 from jinja2 import Environment, Template
 from sqlalchemy.orm import Session
 
-from adapters.rendering import environment, words_template
+from adapters.rendering import environment, money, words_template
 from adapters.settings import Settings
-from domain import portal_links
+from domain import portal_links, sms
 from domain.dunning.messages import MessageContext, Rendered
 from domain.dunning.plan import STATEMENT_KINDS
 from domain.locales import customer_country, language
 from domain.models import Customer
-
 
 class _View:
     """What templates see as ``c``: the message context plus its language and layout choices."""
@@ -92,6 +91,44 @@ class JinjaComposer:
             now=dt.datetime.now(dt.UTC),
             expires_in_days=self.link_days,
         )
+
+    def sms_links(self, customers: Sequence[Customer]) -> list[portal_links.Link]:
+        """Short portal links for text messages (``portal_links.sign_short``), not recorded."""
+        return portal_links.sign_short(
+            customers,
+            secret_keys=self.settings.secret_keys,
+            base_url=self.settings.base_url,
+            now=dt.datetime.now(dt.UTC),
+            expires_in_days=self.link_days,
+        )
+
+    def sms(self, ctx: MessageContext) -> Rendered:
+        """The text message: the amount, the invoice numbers when they fit, and the (short)
+        portal link, in the customer's language; the invoice numbers are left out when they
+        would make it more than one segment (``domain.sms.segments``)."""
+        locale = language(ctx.customer.locale)  # templates/sms/ has every language of domain.locales
+        template = self.template(f"sms/{locale}.txt.j2")
+        view = _View(ctx)
+        total = " + ".join(money(t.open_cents, t.currency, locale) for t in view.totals)
+        numbers = ", ".join(line.number for line in ctx.lines)
+        name = " ".join(ctx.org.name.split())
+
+        def words(sender: str, shown: str) -> str:
+            return " ".join(template.render(c=view, sender=sender, total=total, numbers=shown).split())
+
+        text = words(name, numbers)
+        if not sms.fits_one(text):
+            text = words(name, "")
+        # Still too long: the organisation's name is cut short (at a word where it can), down to 20 characters.
+        while not sms.fits_one(text) and len(name) > 20:
+            counted = sms.segments(text)
+            over = counted.units - (sms.GSM7_SINGLE if counted.encoding == "GSM-7" else sms.UCS2_SINGLE)
+            cut = name[: max(20, len(name) - max(over, 1))].rstrip()
+            if " " in cut and len(cut.rsplit(" ", 1)[0]) >= 20:
+                cut = cut.rsplit(" ", 1)[0]
+            name = cut
+            text = words(name, "")
+        return Rendered(subject="", text=text, html="")
 
     def _subject(self, view: _View) -> str:
         module = self._module(view.words)

@@ -25,6 +25,12 @@ class Settings:
     mollie_api_base: str | None = None
     redis_url: str | None = None
     redis_namespace: str = "settle"
+    # The SMS provider (issue 18, ``adapters.sms``): ``twilio`` or unset (texts wait in the outbox).
+    sms_provider: str | None = None
+    sms_account: str | None = None  # Twilio: the Account SID (AC…)
+    sms_token: str | None = None  # Twilio: the Auth Token; it also verifies Twilio's webhooks
+    sms_from: str | None = None  # the sender: an E.164 number, a Messaging Service, or an alphanumeric id
+    sms_api_base: str | None = None  # point the SDK at a local fake (tests, the demo)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -45,6 +51,11 @@ class Settings:
             mollie_api_base=env.get("SETTLE_MOLLIE_API_BASE") or None,
             redis_url=redis_url(env.get("SETTLE_REDIS_URL", "").strip() or None),
             redis_namespace=env.get("SETTLE_REDIS_NAMESPACE", "").strip() or "settle",
+            sms_provider=sms_provider(env.get("SETTLE_SMS_PROVIDER", "").strip() or None),
+            sms_account=env.get("SETTLE_SMS_ACCOUNT", "").strip() or None,
+            sms_token=env.get("SETTLE_SMS_TOKEN", "").strip() or None,
+            sms_from=env.get("SETTLE_SMS_FROM", "").strip() or None,
+            sms_api_base=env.get("SETTLE_SMS_API_BASE", "").strip() or None,
         )
 
     def require_secret(self) -> None:
@@ -81,6 +92,18 @@ def redis_url(url: str | None) -> str | None:
     if db and not db.isdigit():
         raise SettingsError(f"SETTLE_REDIS_URL: the database after the port must be a number, not {db!r}")
     return url
+
+
+SMS_PROVIDERS = ("twilio",)
+
+
+def sms_provider(name: str | None) -> str | None:
+    """``SETTLE_SMS_PROVIDER``: ``twilio``, or unset; anything else is refused by name."""
+    if name is None:
+        return None
+    if name.lower() not in SMS_PROVIDERS:
+        raise SettingsError(f"SETTLE_SMS_PROVIDER must be one of {', '.join(SMS_PROVIDERS)}, not {name!r}")
+    return name.lower()
 
 
 @functools.cache

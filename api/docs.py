@@ -102,9 +102,10 @@ def page_of(item: dict[str, Any]) -> dict[str, Any]:
 _AT = "2026-03-02T09:30:00.000000+00:00"
 CUSTOMER: dict[str, Any] = {
     "id": "cus_01JNQ3Z8K4", "external_ref": "C-1001", "name": "Bakkerij Jansen B.V.",
-    "email": "ap@jansen.example", "phone": "+31 20 123 4567", "kind": "business", "locale": "nl",
+    "email": "ap@jansen.example", "phone": "+31201234567", "kind": "business", "locale": "nl",
     "payment_term_days": 30, "policy_id": None, "address": "Dorpsstraat 1\n1234 AB Amsterdam", "created_at": _AT,
     "country": "NL", "country_inherited": True, "regular_supply": False,
+    "sms_opt_out": False,
 }  # fmt: skip
 INVOICE: dict[str, Any] = {
     "id": "inv_01JNQ40B2S", "customer_id": CUSTOMER["id"], "number": "F-2026-0042", "issue_date": "2026-03-01",

@@ -48,6 +48,7 @@ class CustomerCreate(Struct):
     address: Annotated[str, Meta(max_length=500)] | None = None
     country: Country | None = None
     regular_supply: bool = False
+    sms_opt_out: Annotated[bool, Meta(description="No text messages to this customer (a STOP reply sets it)")] = False
 
 
 class CustomerPatch(Struct):
@@ -62,6 +63,7 @@ class CustomerPatch(Struct):
     address: Annotated[str, Meta(max_length=500)] | UnsetType | None = UNSET
     country: Country | UnsetType | None = UNSET
     regular_supply: bool | UnsetType = UNSET
+    sms_opt_out: bool | UnsetType = UNSET
 
     def changes(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.__struct_fields__ if getattr(self, f) is not UNSET}
@@ -84,6 +86,7 @@ class CustomerRead(Struct):
     country: str = "NL"
     country_inherited: bool = True
     regular_supply: bool = False
+    sms_opt_out: bool = False
 
     @classmethod
     def of(cls, c: Customer, org: Organisation) -> CustomerRead:
@@ -92,6 +95,7 @@ class CustomerRead(Struct):
             kind=c.kind, locale=c.locale, payment_term_days=c.payment_term_days,
             policy_id=c.policy_id, address=c.address, created_at=c.created_at,
             country=country_of(c, org), country_inherited=c.country is None, regular_supply=bool(c.regular_supply),
+            sms_opt_out=bool(c.sms_opt_out),
         )
 
 

@@ -13,6 +13,7 @@ from domain.events import record
 from domain.locales import LANGUAGES
 from domain.models import Customer, Organisation, Policy
 from domain.organisations import COUNTRIES
+from domain.phones import to_e164
 from domain.policies import reschedule_open
 
 KINDS = ("business", "consumer")
@@ -20,7 +21,7 @@ LOCALES = LANGUAGES  # the languages a customer can read: nl, fr, en
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 EDITABLE = ("external_ref", "name", "email", "phone", "kind", "locale", "payment_term_days", "policy_id", "address",
-            "country", "regular_supply")
+            "country", "regular_supply", "sms_opt_out")
 
 
 def country_of(customer: Customer | None, org: Organisation) -> str:
@@ -80,6 +81,19 @@ def _validate(session: Session, org_id: str, values: dict[str, Any]) -> None:
         raise ValidationError("external_ref is longer than 100 characters", "external_ref")
 
 
+def _clean_phone(session: Session, org_id: str, values: dict[str, Any], customer: Customer | None) -> None:
+    """``phone`` as E.164 (``""`` clears it), read in the customer's country, else the organisation's."""
+    if "phone" not in values:
+        return
+    raw = values["phone"]
+    if raw is None or not str(raw).strip():
+        values["phone"] = None
+        return
+    own = values["country"] if "country" in values else (customer.country if customer is not None else None)
+    country = own or country_of(None, session.get_one(Organisation, org_id))
+    values["phone"] = to_e164(str(raw), country, "phone")
+
+
 def _ensure_unique_ref(session: Session, org_id: str, ref: str | None, own_id: str | None) -> None:
     if ref is None:
         return
@@ -97,6 +111,7 @@ def create(session: Session, org_id: str, **values: Any) -> Customer:
     if values.get("email") == "":
         values["email"] = None
     _validate(session, org_id, values)
+    _clean_phone(session, org_id, values, None)
     _ensure_unique_ref(session, org_id, values.get("external_ref"), None)
     customer = Customer(org_id=org_id, **values)
     session.add(customer)
@@ -114,6 +129,9 @@ def update(session: Session, org_id: str, customer_id: str, changes: dict[str, A
     if changes.get("email") == "":
         changes["email"] = None
     _validate(session, org_id, changes)
+    _clean_phone(session, org_id, changes, customer)
+    if changes.get("sms_opt_out") is None:
+        changes.pop("sms_opt_out", None)
     if "external_ref" in changes:
         _ensure_unique_ref(session, org_id, changes["external_ref"], customer.id)
     before = (customer.policy_id, customer.kind)

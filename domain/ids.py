@@ -31,3 +31,24 @@ def new_id(prefix: str) -> str:
     millis = time.time_ns() // 1_000_000
     rand = int.from_bytes(os.urandom(10), "big")
     return f"{prefix}_{_encode((millis << 80) | rand, 26)}"
+
+
+def encode_number(number: int) -> str:
+    """A non-negative number in the ids' alphabet, as short as it goes (``portal_links``' short links)."""
+    out = ""
+    while True:
+        number, rem = divmod(number, 32)
+        out = _ALPHABET[rem] + out
+        if not number:
+            return out
+
+
+def decode_number(text: str) -> int:
+    """``encode_number`` undone; -1 for text that is not in the alphabet."""
+    value = 0
+    for ch in text:
+        digit = _ALPHABET.find(ch)
+        if digit < 0 or not text:
+            return -1
+        value = value * 32 + digit
+    return value if text else -1

@@ -175,6 +175,8 @@ class Customer(Base):
     # A contract of regular supply (energy, telecom, subscriptions): Book XIX
     # gives such a consumer three free reminders per calendar year.
     regular_supply: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The debtor asked for no text messages (the API, or a STOP reply): no SMS is sent (issue 18).
+    sms_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     payment_term_days: Mapped[int | None] = mapped_column()
     policy_id: Mapped[str | None] = mapped_column(String(40), ForeignKey("policies.id"))
     address: Mapped[str | None] = mapped_column(Text)
@@ -368,7 +370,7 @@ class OutboxMessage(Base):
     id: Mapped[str] = _id("msg")
     org_id: Mapped[str] = _org()
     customer_id: Mapped[str] = mapped_column(String(40), ForeignKey("customers.id"))
-    channel: Mapped[str] = mapped_column(String(16))  # email | task | letter
+    channel: Mapped[str] = mapped_column(String(16))  # email | task | letter | sms
     kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     to_address: Mapped[str | None] = mapped_column(String(254))
@@ -383,6 +385,10 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(160))
     claimed_by: Mapped[str | None] = mapped_column(String(64))  # the delivering run (domain.outbox)
     render: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # a draft's words to be, as data
+    # A text message (``channel`` sms, issue 18): the provider's id for it once accepted, and what
+    # the provider last reported (``domain.sms.STATUSES``); ``sending`` while an attempt is on the wire.
+    provider_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
 
 
 class DunningAction(Base):

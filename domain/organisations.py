@@ -12,6 +12,7 @@ from domain import apikeys
 from domain.errors import Conflict, NotFound, ValidationError
 from domain.events import record
 from domain.models import Organisation
+from domain.phones import to_e164
 from domain.policies import seed_default_policy
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -93,15 +94,7 @@ def _enterprise(value: str) -> str:
 
 
 def _phone(value: str, country: str) -> str:
-    import phonenumbers
-
-    try:
-        parsed = phonenumbers.parse(value, country)
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is None or not phonenumbers.is_valid_number(parsed):
-        raise ValidationError(f"{value!r} is not a valid phone number (e.g. +31 20 123 4567)", "phone")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return to_e164(value, country, "phone")
 
 
 def clean_details(changes: dict[str, Any], country: str = "NL") -> dict[str, Any]:

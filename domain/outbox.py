@@ -35,7 +35,8 @@ from sqlalchemy import insert as sa_insert
 from sqlalchemy.orm import Session
 
 from domain.ids import new_id
-from domain.models import Organisation, OutboxMessage, utcnow
+from domain.models import Customer, Organisation, OutboxMessage, utcnow
+from domain.sms import NO_PHONE, SMS
 
 DRAFT, PENDING, SENT, FAILED = "draft", "pending", "sent", "failed"
 MAX_ATTEMPTS = 8
@@ -70,10 +71,14 @@ def row(
     status: str | None = None,
     render: dict[str, Any] | None = None,
     created_at: dt.datetime | None = None,
+    refused: str | None = None,
 ) -> dict[str, Any]:
     """One outbox row. One with ``render`` data and no words yet is a ``draft``; an e-mail
-    without an address is ``failed`` (once rendered, if a draft)."""
+    without an address, or a text without a number (``refused`` says why), is ``failed``
+    (once rendered, if a draft)."""
     last_error = NO_ADDRESS if channel == "email" and not to else None
+    if channel == SMS and not to:
+        last_error = refused or NO_PHONE
     if status is None:
         if render is not None and subject is None:
             status = DRAFT  # rendered after commit; an e-mail without an address then fails
@@ -89,7 +94,7 @@ def row(
         "channel": channel,
         "kind": kind,
         "status": status,
-        "to_address": to if channel == "email" else None,
+        "to_address": to if channel in ("email", SMS) else None,
         "subject": subject,
         "body_text": text,
         "body_html": html,
@@ -101,6 +106,8 @@ def row(
         "dedupe_key": key,
         "claimed_by": None,
         "render": render,
+        "provider_ref": None,
+        "delivery_status": None,
     }
 
 
@@ -249,11 +256,11 @@ class Claimed:
     reply_to: str | None  # the organisation's contact address: a debtor who answers reaches a person
 
 
-def _deliverable(now: dt.datetime, org_id: str | None) -> list[Any]:
+def _deliverable(now: dt.datetime, org_id: str | None, channel: str = "email") -> list[Any]:
     msg = OutboxMessage
     due: list[Any] = [
         msg.status == PENDING,
-        msg.channel == "email",
+        msg.channel == channel,
         or_(msg.next_attempt_at.is_(None), msg.next_attempt_at <= now),
     ]
     if org_id is not None:
@@ -276,8 +283,79 @@ def claim(
     is free (at least one): a run that starts while another delivers finds work too, and
     the tail of a big outbox spreads over the runs. ``passed``: ids not to take again.
     """
+    ids = _claim_ids(conn, claimant, now=now, org_id=org_id, limit=limit, passed=passed, channel="email")
+    if not ids:
+        return []
     msg = OutboxMessage
-    due = _deliverable(now, org_id)
+    rows = conn.execute(
+        select(
+            msg.id, msg.org_id, msg.to_address, msg.subject, msg.body_text, msg.body_html, msg.attempts,
+            Organisation.mail_from, Organisation.email,
+        )
+        .join(Organisation, Organisation.id == msg.org_id)
+        .where(msg.id.in_(ids), msg.claimed_by == claimant.token, msg.status == PENDING)
+        .order_by(msg.created_at, msg.id)
+    ).all()  # fmt: skip
+    return [Claimed(*r) for r in rows]
+
+
+@dataclass(frozen=True)
+class ClaimedText:
+    """A pending text message claimed for delivery, with what the rules ask at the last moment:
+    the debtor's country (quiet hours) and whether they opted out meanwhile."""
+
+    id: str
+    org_id: str
+    customer_id: str
+    to_address: str | None
+    body_text: str | None
+    attempts: int
+    delivery_status: str | None  # ``sending``: an earlier attempt's answer was lost
+    created_at: dt.datetime
+    country: str  # the customer's, else the organisation's
+    opted_out: bool
+
+
+def claim_texts(
+    conn: Connection,
+    claimant: Claimant,
+    *,
+    now: dt.datetime,
+    org_id: str | None,
+    limit: int,
+    passed: Collection[str] = (),
+) -> list[ClaimedText]:
+    """``claim`` for text messages (channel ``sms``): the same rule, other columns."""
+    ids = _claim_ids(conn, claimant, now=now, org_id=org_id, limit=limit, passed=passed, channel=SMS)
+    if not ids:
+        return []
+    msg = OutboxMessage
+    rows = conn.execute(
+        select(
+            msg.id, msg.org_id, msg.customer_id, msg.to_address, msg.body_text, msg.attempts, msg.delivery_status,
+            msg.created_at, func.coalesce(Customer.country, Organisation.country), Customer.sms_opt_out,
+        )
+        .join(Organisation, Organisation.id == msg.org_id)
+        .join(Customer, Customer.id == msg.customer_id)
+        .where(msg.id.in_(ids), msg.claimed_by == claimant.token, msg.status == PENDING)
+        .order_by(msg.created_at, msg.id)
+    ).all()  # fmt: skip
+    return [ClaimedText(*r[:8], str(r[8] or "NL"), bool(r[9])) for r in rows]
+
+
+def _claim_ids(
+    conn: Connection,
+    claimant: Claimant,
+    *,
+    now: dt.datetime,
+    org_id: str | None,
+    limit: int,
+    passed: Collection[str],
+    channel: str,
+) -> list[str]:
+    """``claim``'s rule for any channel: the ids this claimant took (see ``claim``)."""
+    msg = OutboxMessage
+    due = _deliverable(now, org_id, channel)
     holders = _holders(conn, select(msg.claimed_by).where(*due, msg.claimed_by.is_not(None)).distinct())
     holders.discard(claimant.token)
     live = claimant.alive(holders) if holders else set()
@@ -298,16 +376,7 @@ def claim(
     if not ids:
         return []
     conn.execute(update(msg).where(msg.id.in_(ids), *where).values(claimed_by=claimant.token))
-    rows = conn.execute(
-        select(
-            msg.id, msg.org_id, msg.to_address, msg.subject, msg.body_text, msg.body_html, msg.attempts,
-            Organisation.mail_from, Organisation.email,
-        )
-        .join(Organisation, Organisation.id == msg.org_id)
-        .where(msg.id.in_(ids), msg.claimed_by == claimant.token, msg.status == PENDING)
-        .order_by(msg.created_at, msg.id)
-    ).all()  # fmt: skip
-    return [Claimed(*r) for r in rows]
+    return ids
 
 
 _SENT = (
@@ -462,9 +531,9 @@ def settle_batch(conn: Connection, claimant: Claimant, failures: Iterable[Failur
     )
 
 
-def pending(session: Session, *, org_id: str | None = None, now: dt.datetime | None = None) -> int:
-    """How many e-mails wait to be delivered (due now)."""
-    return int(
-        session.scalar(select(func.count()).select_from(OutboxMessage).where(*_deliverable(now or utcnow(), org_id)))
-        or 0
-    )
+def pending(
+    session: Session, *, org_id: str | None = None, now: dt.datetime | None = None, channel: str = "email"
+) -> int:
+    """How many e-mails (or texts) wait to be delivered (due now)."""
+    due = _deliverable(now or utcnow(), org_id, channel)
+    return int(session.scalar(select(func.count()).select_from(OutboxMessage).where(*due)) or 0)

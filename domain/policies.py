@@ -30,7 +30,8 @@ from domain.errors import ValidationError
 from domain.locales import LANGUAGES
 from domain.models import Customer, Invoice, Policy, PolicyStep
 
-CHANNELS = ("email", "task", "letter")
+# ``sms``: a text message instead of the e-mail; ``email+sms``: both, for the same step (issue 18).
+CHANNELS = ("email", "task", "letter", "sms", "email+sms")
 DEFAULT_CHANNEL = {"call_task": "task", "collection_handover": "email"}
 SEGMENTS = ("new", "loyal", "risky")
 

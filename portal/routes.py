@@ -14,6 +14,7 @@ from portal.errors import html_for_portal
 from portal.links import LinkController
 from portal.mailbox import MailboxController
 from portal.security import portal_headers
+from portal.sms_webhooks import SmsWebhookController
 from portal.webhooks import WebhookController
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -32,7 +33,7 @@ def route_handlers() -> list[Any]:
     )
     hooks = Router(
         path="/",
-        route_handlers=[WebhookController],
+        route_handlers=[WebhookController, SmsWebhookController],
         request_max_body_size=MAX_WEBHOOK,
         include_in_schema=False,
     )

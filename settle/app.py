@@ -15,6 +15,7 @@ from adapters.composer import JinjaComposer
 from adapters.db import RequestSessions, handler_executor, make_serving_engine, provide_reader, provide_writer
 from adapters.portal_mail import PortalMailer
 from adapters.settings import Settings, get_settings
+from adapters.sms import provider_for
 from adapters.stores import RATE_LIMIT_STORE, make_store
 from api.docs import ReferencePage
 from api.errors import EXCEPTION_HANDLERS
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         "settings": settings, "engine": engine, "sessions": sessions,
         "composer": JinjaComposer(settings), "mailer": PortalMailer(settings),
         "courier": Courier(sessions.writer, settings.mail_url, settings.mail_from),
+        "sms": provider_for(settings),  # verifies the SMS provider's webhooks; None when none is set up
     })  # fmt: skip
 
     def on_startup(app: Litestar) -> None:

@@ -32,9 +32,11 @@ from adapters.db import make_sessionmaker
 from adapters.mail import transport_for
 from adapters.portal_mail import PortalMailer
 from adapters.settings import Settings
+from adapters.sms import provider_for
 from domain import arrangements, outbox
 from domain.dunning import engine as dunning
 from domain.models import Organisation, SchedulerRun, utcnow
+from domain.sms_delivery import deliver_texts
 
 LOCK_CLASS = 0x5E77  # the first key of a run's advisory lock: "a dunning run"
 DELIVERY_BATCH = 500
@@ -136,6 +138,7 @@ def run(
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
     composer: JinjaComposer | None = None,
+    now: Callable[[], dt.datetime] = utcnow,
 ) -> dunning.RunSummary:
     writer = make_sessionmaker(engine, writer=True)
     org_id = None
@@ -166,6 +169,16 @@ def run(
                             batch_size=batch, claimant=claimant)  # fmt: skip
         finally:
             transport.close()
+        provider = provider_for(settings)
+        if provider is not None:
+            # Texts after e-mail: each waits for its debtor's daytime window (``now`` decides).
+            try:
+                texts = deliver_texts(engine, provider, now=now, org_id=org_id, claimant=claimant)
+            finally:
+                provider.close()
+            summary.texts_sent += texts.delivered + texts.recovered
+            summary.texts_waiting += texts.deferred
+            summary.failed += texts.failed + texts.refused
     finally:
         claimant.close()
     with writer() as session:

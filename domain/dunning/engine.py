@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from domain import outbox, portal_links
+from domain import outbox, portal_links, sms
 from domain.dunning.messages import (
     Composer,
     CostsNotice,
@@ -71,6 +71,7 @@ from domain.models import (
     Task,
     utcnow,
 )
+from domain.phones import is_mobile
 from domain.policies import PolicyBook
 
 MAX_ATTEMPTS = outbox.MAX_ATTEMPTS
@@ -102,6 +103,9 @@ class RunSummary:
     delivered: int = 0
     costs_charged: int = 0
     planned: int = 0  # messages planned (one per customer acted on), kept or not in ``plan``
+    texts: int = 0  # text messages queued (channel sms or email+sms)
+    texts_sent: int = 0  # text messages the provider accepted (``domain.sms_delivery``)
+    texts_waiting: int = 0  # text messages held for the debtor's next 08:00-21:00 window
     rendered: int = 0
     # Seconds spent in each stage (claim + plan + write, render, deliver): what the bench reports.
     seconds: dict[str, float] = field(default_factory=lambda: {"plan": 0.0, "render": 0.0, "deliver": 0.0})
@@ -112,6 +116,10 @@ class RunSummary:
             f"examined {self.examined} invoices, {self.messages} messages, {self.tasks} tasks, "
             f"{self.letters} letters, {self.skipped} steps skipped, {self.delivered} delivered, "
             f"{self.failed} failed"
+        ) + (
+            f", {self.texts} texts queued, {self.texts_sent} texts sent, {self.texts_waiting} waiting for daytime"
+            if self.texts or self.texts_sent or self.texts_waiting
+            else ""
         )
 
 
@@ -271,13 +279,15 @@ def plan_batch(
         summary.examined += len(invoices)
         plans.append((customer, plan))
     # The batch's portal links, signed at once (their events go in with the batch's).
-    mailed = [c for c, p in plans if write and p.message is not None and p.message.channel == "email"]
+    mailed = [c for c, p in plans if write and p.message is not None and "email" in p.message.channel.split("+")]
     links = dict(zip((c.id for c in mailed), composer.links(mailed) if mailed else [], strict=True))
+    texted = [c for c, p in plans if write and p.message is not None and sms.SMS in p.message.channel.split("+")]
+    short = dict(zip((c.id for c in texted), composer.sms_links(texted) if texted else [], strict=True))
     batch = _Batch()
     now = utcnow()
     for customer, plan in plans:
         _collect(batch, plan, customer, orgs[customer.org_id], as_of, now, summary, keep_plan, claimant,
-                 links.get(customer.id))  # fmt: skip
+                 links.get(customer.id), short.get(customer.id))  # fmt: skip
     if write:
         _write(conn, batch)
     return planned, batch.renders, True
@@ -319,6 +329,7 @@ def _collect(
     keep_plan: bool,
     claimant: outbox.Claimant | None,
     link: portal_links.Link | None,
+    short_link: portal_links.Link | None = None,
 ) -> None:
     """Turn one customer's plan into the batch's rows."""
     batch.invoices.extend({"b_id": inv.id, **inv.written()} for inv in plan.invoices)
@@ -338,33 +349,56 @@ def _collect(
     msg = plan.message
     if msg is None:
         return
-    renders = msg.channel in ("email", "letter") or msg.letter
-    portal_url = link.url if link is not None else ""
-    if link is not None:
-        batch.events.append(portal_links.issued_event(customer, link, now))
+    # ``email+sms``: the e-mail is the step's message (its actions point at it), the text a second row.
+    channel, *also = msg.channel.split("+")
+    renders = channel in ("email", "letter", sms.SMS) or msg.letter
+    for issued in (link, short_link):
+        if issued is not None:
+            batch.events.append(portal_links.issued_event(customer, issued, now))
+    url = (short_link if channel == sms.SMS else link)
+    portal_url = url.url if url is not None else ""
     render = _encode(msg, as_of, portal_url) if renders else None
+    phone, refused = _text_to(customer)
     row = outbox.row(
         org_id=org.id,
         customer_id=customer.id,
         kind=msg.kind,
-        channel=msg.channel,
+        channel=channel,
         key=outbox.dunning_key(customer.id, as_of),
-        to=customer.email if msg.channel == "email" else None,
+        to=customer.email if channel == "email" else (phone if channel == sms.SMS else None),
         render=render,
         status=outbox.SENT if not renders else None,
         created_at=now,
+        refused=refused,
     )
     row["claimed_by"] = claimant.token if (claimant is not None and renders) else None
     batch.messages.append(row)
-    if renders:
+    drafts = [(row, channel, render, portal_url)]
+    if sms.SMS in also:
+        text_url = short_link.url if short_link is not None else ""
+        text_render = {**_encode(msg, as_of, text_url), "letter": False}
+        text_row = outbox.row(
+            org_id=org.id, customer_id=customer.id, kind=msg.kind, channel=sms.SMS,
+            key=outbox.dunning_key(customer.id, as_of) + ":sms", to=phone, render=text_render, created_at=now,
+            refused=refused,
+        )  # fmt: skip
+        text_row["claimed_by"] = claimant.token if claimant is not None else None
+        batch.messages.append(text_row)
+        drafts.append((text_row, sms.SMS, text_render, text_url))
+    for r, r_channel, r_render, r_url in drafts if renders else ():
         ctx = MessageContext(
             org=org, customer=customer, kind=msg.kind, as_of=as_of, lines=list(msg.lines),
-            statement=list(msg.statement), portal_url=portal_url, costs_notice=msg.costs_notice,
+            statement=list(msg.statement), portal_url=r_url, costs_notice=msg.costs_notice,
             interest=list(msg.interest), skipped_kinds=list(msg.skipped_kinds), template=msg.template,
             book_xix=msg.book_xix, law=msg.law,
         )  # fmt: skip
-        batch.renders.append(_Draft(row["id"], msg.channel, row["to_address"], org, customer, render or {}, ctx))
-    if msg.channel == "email":
+        batch.renders.append(_Draft(r["id"], r_channel, r["to_address"], org, customer, r_render or {}, ctx))
+    if sms.SMS in (channel, *also):
+        if phone:
+            summary.texts += 1
+        else:
+            summary.failed += 1
+    if channel == "email":
         if customer.email:
             summary.messages += 1
         else:
@@ -415,6 +449,7 @@ def _collect(
             "occurred_at": now,
             "data": {
                 "message_id": row["id"],
+                **({"sms_message_id": drafts[-1][0]["id"]} if sms.SMS in also else {}),
                 "channel": msg.channel,
                 "invoices": list(msg.invoices),
                 "skipped": [list(s) for s in msg.skipped],
@@ -428,6 +463,16 @@ def _collect(
                 org.id, customer.id, customer.name, msg.kind, msg.channel, row["to_address"], msg.invoices, msg.skipped
             )
         )
+
+
+def _text_to(customer: Customer) -> tuple[str | None, str | None]:
+    """Where a text to ``customer`` goes (its mobile number), or why none can (``outbox.row``'s
+    ``refused``): opted out, or no mobile number on file."""
+    if customer.sms_opt_out:
+        return None, sms.OPTED_OUT
+    if not is_mobile(customer.phone):
+        return None, sms.NO_PHONE
+    return customer.phone, None
 
 
 _INVOICE_UPDATE = (
@@ -638,7 +683,9 @@ def render(
     now = utcnow()
     for d in drafts:
         ctx = d.ctx if d.ctx is not None else context_of(d.render, d.org, d.customer)
-        words: Rendered | None = composer.email(ctx) if d.channel == "email" else None
+        words: Rendered | None = (
+            composer.email(ctx) if d.channel == "email" else composer.sms(ctx) if d.channel == sms.SMS else None
+        )
         if d.render.get("letter"):
             letter = composer.letter(ctx)
             letters.append(

@@ -144,6 +144,14 @@ class Composer(Protocol):
 
     def letter(self, ctx: MessageContext) -> Rendered: ...
 
+    def sms_links(self, customers: Sequence[Customer]) -> list[Link]:
+        """``links``, short enough for a text message (``portal_links.sign_short``)."""
+        ...
+
+    def sms(self, ctx: MessageContext) -> Rendered:
+        """A text message's words (``Rendered.text``), one segment where they fit."""
+        ...
+
 
 class DeliveryError(Exception):
     """The message was not accepted; it stays pending and is retried later."""

@@ -150,7 +150,7 @@ class TaskSpec:
 @dataclass(frozen=True)
 class MessagePlan:
     kind: str
-    channel: str  # email | letter | task
+    channel: str  # email | letter | task | sms | email+sms (an e-mail and a text)
     template: str | None
     lines: tuple[MessageLine, ...]
     statement: tuple[MessageLine, ...]
@@ -350,8 +350,8 @@ def _act(
     strongest = max([s for s in reached if s.kind != "call_task"] or reached, key=lambda s: strength(s.kind))
     kind = strongest.kind
     channel = "task" if kind == "call_task" else (strongest.channel if kind not in EMAIL_KINDS else "email")
-    if kind in EMAIL_KINDS and strongest.channel == "letter":
-        channel = "letter"
+    if kind in EMAIL_KINDS and strongest.channel in ("letter", "sms", "email+sms"):
+        channel = strongest.channel
     book_xix_consumer = org.belgian and customer.kind == "consumer"
     reminded = customer.reminded_this_year
     for inv, step, _ in acted:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from domain import customers as customers_mod
 from domain import invoices as invoices_mod
 from domain import payments as payments_mod
-from domain.errors import Conflict, DomainError
+from domain.errors import Conflict, DomainError, ValidationError
 from domain.events import record
 from domain.ids import new_id
 from domain.models import Customer, Invoice, Organisation, Payment
@@ -34,14 +34,14 @@ from domain.organisations import COUNTRIES
 COLUMNS = (
     "number", "customer_external_ref", "customer_name", "customer_email", "customer_kind", "customer_locale",
     "issue_date", "due_date", "amount", "currency", "open_amount", "payment_reference", "description",
-    "customer_country",
+    "customer_country", "customer_phone",
 )  # fmt: skip
 REQUIRED = ("number", "customer_external_ref", "issue_date", "amount")
 MAX_ROWS = 100_000
 MAX_BYTES = 50_000_000  # as for bank statements; 100,000 CSV rows fit in well under half of it
 MAX_FIELD = csv.field_size_limit()  # 131,072 characters: a longer field refuses the file
 # Column widths of what an import writes (PostgreSQL refuses longer strings).
-_WIDTHS = {"customer_external_ref": 100, "customer_name": 200, "customer_email": 254}
+_WIDTHS = {"customer_external_ref": 100, "customer_name": 200, "customer_email": 254, "customer_phone": 50}
 CREDIT_NOTE = "credit_note"  # Payment.method and Payment.provider of a credit note
 
 
@@ -76,6 +76,7 @@ class InvoiceRow:
     reference_kind: str | None = None  # see NewInvoice.reference_kind
     match_by_name: bool = False  # no identifier known: look the customer up by name and e-mail
     customer_country: str | None = None  # NL or BE for a new customer; None: the organisation's
+    customer_phone: str | None = None  # a new customer's phone, stored as E.164 (an invalid one refuses the row)
 
     @property
     def lookup_refs(self) -> tuple[str, ...]:
@@ -310,6 +311,7 @@ def _row(where: str, rec: dict[str, str]) -> InvoiceRow:
         customer_locale=locale, issue_date=issue, due_date=due, amount_cents=amount, currency=currency,
         open_cents=open_cents, payment_reference=opt("payment_reference"), description=opt("description"),
         customer_country=country,
+        customer_phone=opt("customer_phone"),
     )
 
 
@@ -410,11 +412,7 @@ def _apply(session: Session, org: Organisation, rows: list[InvoiceRow], name: st
                 who = repr(row.customer_external_ref) if row.customer_external_ref else "without identifier"
                 if not row.customer_name:
                     raise ValueError(f"customer {who} is new and customer_name is empty")
-                customer_id = customers_mod.create(
-                    session, org.id, name=row.customer_name, external_ref=row.customer_external_ref,
-                    email=row.customer_email, kind=row.customer_kind or "business", locale=row.customer_locale or "nl",
-                    country=row.customer_country,
-                ).id
+                customer_id = _create_customer(session, org, row)
                 for ref in row.lookup_refs:
                     known.setdefault(ref, customer_id)
                 named.setdefault(row.customer_name.strip().lower(), []).append((customer_id, row.customer_email))
@@ -482,6 +480,22 @@ def _credit(session: Session, org: Organisation, row: InvoiceRow, customer_id: s
     record(session, org.id, "payment.registered", payment, amount_cents=row.amount_cents, allocated=allocated,
            unallocated_cents=payment.unallocated_cents, credit_note=row.number)
     result.credit_notes += 1
+
+
+def _create_customer(session: Session, org: Organisation, row: InvoiceRow) -> str:
+    """A new customer from the row; a phone that is not a valid number refuses the row, naming
+    the column (the UBL element) it came from."""
+    try:
+        return customers_mod.create(
+            session, org.id, name=row.customer_name, external_ref=row.customer_external_ref,
+            email=row.customer_email, kind=row.customer_kind or "business", locale=row.customer_locale or "nl",
+            country=row.customer_country, phone=row.customer_phone,
+        ).id
+    except ValidationError as exc:
+        if exc.field != "phone":
+            raise
+        source = "customer_phone" if row.where.startswith("line") else "cac:Contact/cbc:Telephone"
+        raise ValueError(f"{source} {exc.message}") from None
 
 
 def _problem(row: InvoiceRow, exc: Exception) -> str:

@@ -150,6 +150,9 @@ def _document(root: Element, name: str, doc: str) -> InvoiceRow:
     email = _text(party, "cac:Contact/cbc:ElectronicMail")
     if email is not None and len(email) > 254:
         problems.append("cac:AccountingCustomerParty cac:Contact/cbc:ElectronicMail is longer than 254 characters")
+    phone = _text(party, "cac:Contact/cbc:Telephone")
+    if phone is not None and len(phone) > 50:
+        problems.append("cac:AccountingCustomerParty cac:Contact/cbc:Telephone is longer than 50 characters")
     if not refs and not customer_name:
         problems.append("cac:AccountingCustomerParty has neither an identifier (EndpointID, PartyIdentification, "
                         "VAT or company id) nor a name (PartyName/Name, PartyLegalEntity/RegistrationName)")
@@ -184,5 +187,6 @@ def _document(root: Element, name: str, doc: str) -> InvoiceRow:
         due_date=due if kind == "invoice" else None, amount_cents=amount, currency=currency, open_cents=open_cents,
         payment_reference=payment_id, description=_text(root, "cbc:Note"), kind=kind, billing_reference=billing,
         customer_refs=refs, reference_kind=_reference_kind(root, payment_id, currency) if payment_id else None,
-        match_by_name=True, customer_country=customer_country if customer_country in COUNTRIES else None,
+        match_by_name=True, customer_phone=phone,
+        customer_country=customer_country if customer_country in COUNTRIES else None,
     )  # fmt: skip

@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # What each package may not import, by top-level module name.
 FORBIDDEN = {
-    "domain": {"litestar", "jinja2", "stripe", "mollie", "uvicorn", "httpx", "redis", "adapters", "api", "portal",
-               "settle"},
+    "domain": {"litestar", "jinja2", "stripe", "mollie", "twilio", "uvicorn", "httpx", "redis", "adapters", "api",
+               "portal", "settle"},
     "adapters": {"api", "portal", "settle"},
     "api": {"settle"},
     "portal": {"settle"},
