@@ -89,7 +89,7 @@ def _clean_phone(session: Session, org_id: str, values: dict[str, Any], customer
     if raw is None or not str(raw).strip():
         values["phone"] = None
         return
-    own = values["country"] if "country" in values else (customer.country if customer is not None else None)
+    own = values.get("country", customer.country if customer is not None else None)
     country = own or country_of(None, session.get_one(Organisation, org_id))
     values["phone"] = to_e164(str(raw), country, "phone")
 
