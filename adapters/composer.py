@@ -18,6 +18,7 @@ from domain.dunning.plan import STATEMENT_KINDS
 from domain.locales import customer_country, language
 from domain.models import Customer
 
+
 class _View:
     """What templates see as ``c``: the message context plus its language and layout choices."""
 
@@ -108,7 +109,7 @@ class JinjaComposer:
         would make it more than one segment (``domain.sms.segments``)."""
         locale = language(ctx.customer.locale)  # templates/sms/ has every language of domain.locales
         template = self.template(f"sms/{locale}.txt.j2")
-        view = _View(ctx)
+        view = _View(ctx, self.env)
         total = " + ".join(money(t.open_cents, t.currency, locale) for t in view.totals)
         numbers = ", ".join(line.number for line in ctx.lines)
         name = " ".join(ctx.org.name.split())
