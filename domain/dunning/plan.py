@@ -364,7 +364,9 @@ def _act(
             reminded += first
         if fee:
             _charge(inv, fees=fee)
-    book_xix = _book_xix_reminder(org, acted, channel, as_of) if book_xix_consumer and channel != "task" else None
+    # A reminder that cannot reach the consumer (an e-mail with no address) starts no waiting period.
+    sends = channel == "letter" or (channel == "email" and bool(customer.email))
+    book_xix = _book_xix_reminder(org, acted, channel, as_of) if book_xix_consumer and sends else None
     costs_notice = None
     notice = [inv for inv, step, _ in acted if step.kind == "formal_notice"]
     if notice:

@@ -2,7 +2,8 @@
 
 Pure functions over integer cents and dates: no database, no web framework, no
 clock. Each module's docstring says which article of the Burgerlijk Wetboek or
-which decree it follows.
+which decree it follows. Belgian law sits beside it in ``domain.law.be`` with the same
+shape; the creditor's country (or its policy's ``law``) picks one in the dunning plan.
 """
 
 from domain.law.collection_costs import (

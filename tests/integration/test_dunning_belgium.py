@@ -232,3 +232,18 @@ def test_the_portal_offers_a_payment_plan_during_the_waiting_period(
     _invoice(db, o, business, "BE-B1", today - 7 * DAY, 200_00)
     h.run(engine, settings, db, today)
     assert 'id="book-xix"' not in ph.sign_in(client, db, settings, business)  # Book XIX is for consumers
+
+
+def test_a_reminder_that_cannot_be_sent_starts_no_waiting_period(
+    db: Session, engine: Engine, settings: Settings, api: Api, tenant: Tenant
+) -> None:
+    o = _belgian(db, tenant)
+    _policy(api)
+    c = h.customer(db, o.id, "Jan Zonder Mail", None, kind="consumer")
+    inv = _invoice(db, o, c, "BE-1", D0, 200_00)
+
+    h.run(engine, settings, db, D0 + 7 * DAY)
+    h.run(engine, settings, db, D0 + 30 * DAY)
+
+    stored = db.get_one(Invoice, inv.id)
+    assert (stored.notice_sent_on, stored.costs_due_on, stored.costs_cents) == (None, None, 0)
