@@ -21,6 +21,7 @@ from adapters.db import make_engine, make_sessionmaker
 from adapters.settings import Settings, normalize_database_url
 from domain import apikeys, customers, invoices, organisations, portal_links
 from domain.models import ApiKey, Customer, Organisation, UTCDateTime
+from settle import demo_be
 
 DEMO_SLUG = "demo"
 
@@ -292,15 +293,23 @@ def run_demo(*, host: str, port: int, database: str, serve: bool, today: dt.date
         session.commit()
     if fresh:
         replay_history(engine, settings, today)
+    be_statement = db_path.with_name(f"{db_path.stem}-be-bank.xml")
     with make_sessionmaker(engine)() as session:
         org, _ = seed(session, today)
         key = fresh_key(session, org)
+        be_org = demo_be.seed(session, today)  # the Belgian creditor (issue 16), made once
+        if fresh:
+            demo_be.write_statement(session, be_org, be_statement, today)
         now = dt.datetime.now(dt.UTC)
         links = [
             (c.name, portal_links.issue(session, c, secret_keys=settings.secret_keys, base_url=base_url, now=now))
             for c in session.scalars(
                 select(Customer).where(Customer.org_id == org.id).order_by(Customer.external_ref).limit(4)
             )
+        ]
+        be_links = [
+            (c.name, portal_links.issue(session, c, secret_keys=settings.secret_keys, base_url=base_url, now=now))
+            for c in demo_be.portal_customers(session, be_org)[:3]
         ]
         session.commit()
     engine.dispose()
@@ -319,6 +328,13 @@ def run_demo(*, host: str, port: int, database: str, serve: bool, today: dt.date
     click.echo("  portal links:")
     for name, link in links:
         click.echo(f"    {name:<28} {link.url}")
+    click.echo(f"  Belgian demo  {be_org.name} ({be_org.slug}): invoices with a structured communication (OGM),")
+    click.echo("                Bancontact first for its Belgian debtors; portal links:")
+    for name, link in be_links:
+        click.echo(f"    {name:<28} {link.url}")
+    if be_statement.exists():
+        click.echo(f"  bank day (BE) settle import bank {be_statement.name} --org {be_org.slug}"
+                   "   (OGMs as Belgian banks write them)")
     if sock is None:
         return
     import uvicorn
