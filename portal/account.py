@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from adapters.rendering import long_date
 from adapters.settings import Settings
-from domain import checkout, customers, debtor_requests
+from domain import arrangements, checkout, customers, debtor_requests
 from domain.errors import ValidationError
 from domain.gateway import CheckoutHints, GatewayError, ProviderState
 from domain.locales import customer_country
@@ -110,8 +110,13 @@ class AccountController(Controller):
         try:
             if gateway is None:
                 raise ValidationError("this payment method is not available", "provider")
-            payment = checkout.start(wdb, visitor.customer, payable_ids(wdb, visitor, values(data, "invoice_ids")),
-                                     provider)  # fmt: skip
+            instalment = value(data, "instalment_id")
+            if instalment:  # a payment plan's instalment: exactly what is still due on it
+                ids, cents = arrangements.instalment_payment(wdb, visitor.customer, instalment)
+                payment = checkout.start(wdb, visitor.customer, ids, provider, amount_cents=cents)
+            else:
+                payment = checkout.start(wdb, visitor.customer,
+                                         payable_ids(wdb, visitor, values(data, "invoice_ids")), provider)  # fmt: skip
         except ValidationError as exc:
             wdb.rollback()
             ctx = statement_context(wdb, settings, visitor.customer, visitor.org, pages.today(),

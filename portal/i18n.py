@@ -520,3 +520,9 @@ def from_accept_language(header: str | None) -> str | None:
         if code in LANGS and quality > 0:
             ranked.append((-quality, position, code))
     return min(ranked)[2] if ranked else None
+
+
+# The payment plan section's words live beside its view (issue 17).
+from portal.arrangement_view import ARRANGEMENT_STRINGS  # noqa: E402
+
+STRINGS.update(ARRANGEMENT_STRINGS)

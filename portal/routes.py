@@ -10,6 +10,7 @@ from litestar.static_files import create_static_files_router
 
 from portal import sandbox
 from portal.account import AccountController
+from portal.arrangements import ArrangementController
 from portal.errors import html_for_portal
 from portal.links import LinkController
 from portal.mailbox import MailboxController
@@ -27,7 +28,8 @@ __all__ = ["html_for_portal", "portal_headers", "route_handlers"]
 def route_handlers() -> list[Any]:
     pages = Router(
         path="/",
-        route_handlers=[LinkController, AccountController, sandbox.SandboxController, MailboxController],
+        route_handlers=[LinkController, AccountController, ArrangementController, sandbox.SandboxController,
+                        MailboxController],
         request_max_body_size=MAX_FORM,
         include_in_schema=False,
     )

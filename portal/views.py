@@ -13,6 +13,7 @@ from adapters.settings import Settings
 from domain import customers, debtor_requests, providers, statement
 from domain.models import Customer, DebtorRequest, Invoice, Organisation
 from portal import gateways
+from portal.arrangement_view import context as plan_context
 
 RECENT_PAYMENTS = 5
 
@@ -78,7 +79,7 @@ def statement_context(
     country = customers.country_of(customer, org)
     payable = pay_all_ids(st.lines)
     amounts = {ln.invoice.id: ln.invoice.open_cents for ln in st.lines}
-    return {
+    return plan_context(db, customer, org, as_of, st.lines) | {
         "org": org,
         "customer": customer,
         "as_of": as_of,
