@@ -178,7 +178,7 @@ BEHAVIOUR: dict[str, Any] = {
 }  # fmt: skip
 IMPORT: dict[str, Any] = {
     "statements": 1, "lines": 12, "new": 12, "duplicates": 0, "credits": 9, "matched": 8, "unmatched": 1,
-    "matched_amount": "9876.54", "warnings": [],
+    "matched_amount": "9876.54", "warnings": [], "problems": [],
 }  # fmt: skip
 TRANSACTION: dict[str, Any] = {
     "id": "btx_01JNQ45G5Y", "status": "unmatched", "booking_date": "2026-03-20", "amount": "1234.56",
@@ -186,6 +186,7 @@ TRANSACTION: dict[str, Any] = {
     "remittance": "factuur 2026-0042", "structured_reference": None, "payment_id": None,
     "candidates": [{"invoice_id": INVOICE["id"], "number": "F-2026-0042", "customer_id": CUSTOMER["id"],
                     "open_amount": "1234.56", "due_date": "2026-03-31"}],
+    "unmatched_reason": None, "unmatched_message": None,
 }  # fmt: skip
 REQUEST: dict[str, Any] = {
     "id": "req_01JNQ46H7Z", "customer_id": CUSTOMER["id"], "kind": "extension", "status": "open",
