@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from jinja2 import Environment, Template
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from adapters import qr
 from adapters.rendering import environment, money, words_template
 from adapters.settings import Settings
-from domain import portal_links, sms
+from domain import epc_qr, portal_links, sms
 from domain.dunning.messages import MessageContext, Rendered
 from domain.dunning.plan import STATEMENT_KINDS
 from domain.locales import customer_country, language
@@ -36,9 +38,23 @@ class _View:
         # The words: the step's own template if its policy names one (checked to exist when the
         # policy was saved), else the kind's. The layouts import it as ``words``.
         self.words = words_template(env, self.locale, self.country, ctx.template or ctx.kind)
+        # Scan to pay (EPC QR): the transfer this message asks for, if one can be asked for. Not
+        # on a hand-over, which tells the debtor to pay the collection agency, not the creditor.
+        self.epc = None if ctx.kind == "collection_handover" else transfer_of(ctx)
+        self.epc_svg = self.portal_svg = self.epc_png = ""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ctx, name)
+
+
+def transfer_of(ctx: MessageContext) -> epc_qr.TransferRequest | None:
+    """The EPC transfer for the invoices a message is about: their euro total to the
+    organisation's IBAN, with their references (``domain.epc_qr.for_invoices``)."""
+    euros = [ln for ln in ctx.lines if ln.currency == "EUR" and ln.open_cents > 0]
+    return epc_qr.for_invoices(
+        name=ctx.org.name, iban=ctx.org.iban, currency="EUR", amount_cents=sum(ln.open_cents for ln in euros),
+        items=[(ln.payment_reference, ln.number) for ln in euros],
+    )
 
 
 @functools.cache
@@ -137,6 +153,9 @@ class JinjaComposer:
 
     def email(self, ctx: MessageContext) -> Rendered:
         view = _View(ctx, self.env)
+        if view.epc is not None:
+            # An inline PNG; the transport sends it as a cid: part (adapters.mail).
+            view.epc_png = qr.epc_png_data_uri(epc_qr.build_payload(view.epc))
         return Rendered(
             subject=self._subject(view),
             text=self.template("email/layout.txt.j2").render(c=view),
@@ -145,5 +164,9 @@ class JinjaComposer:
 
     def letter(self, ctx: MessageContext) -> Rendered:
         view = _View(ctx, self.env)
+        if view.epc is not None:
+            view.epc_svg = Markup(qr.epc_svg(epc_qr.build_payload(view.epc)))
+        if ctx.portal_url:
+            view.portal_svg = Markup(qr.link_svg(ctx.portal_url))
         html = self.template("letters/letter.html.j2").render(c=view)
         return Rendered(subject=self._subject(view), text="", html=html)

@@ -10,9 +10,11 @@ the environment of ``settle run``. That bundle replaces the default one for the 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import os
+import re
 import secrets
 import smtplib
 import ssl
@@ -63,12 +65,44 @@ def _part(subtype: str, body: str) -> list[str]:
     ]
 
 
+_DATA_IMAGE = re.compile(r'src="data:(image/png);base64,([A-Za-z0-9+/=]+)"')
+
+
+def _inline_images(html: str, domain: str, message_id: str) -> tuple[str, list[tuple[str, str, str]]]:
+    """The HTML with each ``data:image/png`` source replaced by a ``cid:`` reference, and the images
+    as (content id, type, base64). Gmail, Outlook and Outlook.com drop ``data:`` images; every
+    common client shows a ``cid:`` part of a ``multipart/related`` HTML body."""
+    images: list[tuple[str, str, str]] = []
+
+    def swap(m: re.Match[str]) -> str:
+        cid = f"img{len(images) + 1}.{message_id}@{domain}"
+        images.append((cid, m.group(1), m.group(2)))
+        return f'src="cid:{cid}"'
+
+    return _DATA_IMAGE.sub(swap, html), images
+
+
+def _image_part(cid: str, kind: str, data: str) -> list[str]:
+    raw = base64.b64decode(data)
+    wrapped = base64.encodebytes(raw).decode("ascii").rstrip("\n")
+    name = cid.split("@", 1)[0].split(".", 1)[0] + ".png"
+    return [
+        f"Content-Type: {kind}",
+        "Content-Transfer-Encoding: base64",
+        f"Content-ID: <{cid}>",
+        f'Content-Disposition: inline; filename="{name}"',
+        "",
+        wrapped,
+    ]
+
+
 def build_message(
     *, message_id: str, sender: str, to: str, subject: str, text: str, html: str, linesep: str = "\n",
     reply_to: str | None = None,
 ) -> bytes:
     """The e-mail as bytes: ``multipart/alternative`` with a text and an HTML part, both UTF-8
-    quoted-printable.
+    quoted-printable. An HTML part with ``data:image/png`` images (the EPC scan-to-pay code) becomes
+    ``multipart/related`` with each image as an inline ``cid:`` part; the text part is unchanged.
 
     Written out directly rather than through ``email.message.EmailMessage``, whose header
     parsing and folding cost about a millisecond per message: at a hundred thousand
@@ -78,6 +112,19 @@ def build_message(
     addr = _parse_address(sender)[1] or sender
     domain = addr.rsplit("@", 1)[-1] if "@" in addr else "settle.local"
     boundary = f"=_settle_{secrets.token_hex(12)}"
+    html, images = _inline_images(html, domain, message_id) if "data:image/" in html else (html, [])
+    html_part = _part("html", html)
+    if images:
+        related = f"=_settle_rel_{secrets.token_hex(12)}"
+        html_part = [
+            "Content-Type: multipart/related;",
+            f' boundary="{related}"; type="text/html"',
+            "",
+            f"--{related}",
+            *html_part,
+            *(line for cid, kind, data in images for line in (f"--{related}", *_image_part(cid, kind, data))),
+            f"--{related}--",
+        ]
     lines = [
         _address("From", sender),
         *([_address("Reply-To", reply_to)] if reply_to else []),
@@ -94,7 +141,7 @@ def build_message(
         f"--{boundary}",
         *_part("plain", text),
         f"--{boundary}",
-        *_part("html", html),
+        *html_part,
         f"--{boundary}--",
         "",
     ]

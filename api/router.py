@@ -14,6 +14,7 @@ from api.docs import docs_page, documented, openapi_json
 from api.dunning import DunningController, EventController, TaskController
 from api.errors import EXCEPTION_HANDLERS
 from api.invoices import InvoiceController
+from api.letters import LetterController
 from api.organisation import OrganisationController
 from api.payments import PaymentController
 from api.policies import PolicyController
@@ -45,6 +46,7 @@ def build_router() -> Router:
             OrganisationController,
             ArrangementController,
             ArrangementTermsController,
+            LetterController,
         ],
         dependencies={"auth": Provide(provide_auth, sync_to_thread=True), "db": Provide(provide_by_method)},
         exception_handlers=EXCEPTION_HANDLERS,

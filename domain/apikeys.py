@@ -22,7 +22,7 @@ from domain.models import ApiKey, utcnow
 
 RESOURCES = (
     "customers", "invoices", "payments", "policies", "requests", "tasks",
-    "dunning", "events", "bank", "reports", "settings", "arrangements",
+    "dunning", "events", "bank", "reports", "settings", "arrangements", "letters",
 )  # fmt: skip
 ALL_SCOPES = tuple(f"{r}:{a}" for r in RESOURCES for a in ("read", "write"))
 

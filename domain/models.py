@@ -589,5 +589,35 @@ class PortalSessionRevoked(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
+class Letter(Base):
+    """A letter to be printed and posted (issue 18): one per letter document, in the day's print
+    batch (``letter_date``) until the batch is marked posted.
+
+    The letter itself is its ``Document``'s HTML, which renders to the same PDF again;
+    ``pages`` is filled in when it is first rendered. ``posted_on`` is the day the batch went
+    to the post: the day a waiting period that counts from posting counts from (``domain.letters``).
+    """
+
+    __tablename__ = "letters"
+    __table_args__ = (
+        Index("ix_letters_org_id_letter_date_status", "org_id", "letter_date", "status"),
+        Index("ix_letters_org_id_customer_id", "org_id", "customer_id"),
+    )
+
+    id: Mapped[str] = _id("let")
+    org_id: Mapped[str] = _org()
+    customer_id: Mapped[str] = mapped_column(String(40), ForeignKey("customers.id"))
+    document_id: Mapped[str] = mapped_column(String(40), ForeignKey("documents.id"), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(40), ForeignKey("outbox_messages.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    letter_date: Mapped[dt.date] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | posted
+    pages: Mapped[int | None] = mapped_column()
+    invoice_ids: Mapped[list[str]] = mapped_column(default=list)
+    invoice_numbers: Mapped[list[str]] = mapped_column(default=list)
+    posted_on: Mapped[dt.date | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = _created()
+
+
 # Payment arrangements live in their own module; imported here so that one metadata holds them.
 from domain import arrangement_models  # noqa: E402, F401

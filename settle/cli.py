@@ -357,6 +357,56 @@ def run_command(as_of: str | None, slug: str | None, dry_run: bool) -> None:
         click.echo(f"{day.isoformat()}: {summary.line()}")
 
 
+# --- letters --------------------------------------------------------------------
+
+
+@main.command("letters")
+@click.option("--date", "day", default=None, help="Print the letters of this day (YYYY-MM-DD).")
+@click.option("--mark-posted", "posted", default=None, help="Mark the letters of this day (YYYY-MM-DD) posted.")
+@click.option("--posted-on", "posted_on", default=None,
+              help="With --mark-posted: the day the batch went to the post (default today).")  # fmt: skip
+@click.option("--org", "slug", required=True, help="The organisation's slug.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The PDF to write (default letters-SLUG-DATE.pdf); the CSV manifest goes beside it.")  # fmt: skip
+def letters_command(day: str | None, posted: str | None, posted_on: str | None, slug: str,
+                    output: Path | None) -> None:  # fmt: skip
+    """The day's print batch: one PDF of all letters of --date, each starting on an odd page (for
+    duplex), and a CSV manifest beside it; or --mark-posted: the batch went to the post that day,
+    which is when the waiting periods that count from posting start."""
+    import datetime as dt
+
+    from domain import letters
+
+    if (day is None) == (posted is None):
+        fail("give --date YYYY-MM-DD (print) or --mark-posted YYYY-MM-DD (posted), one of the two")
+    with session_scope(load_settings()) as session:
+        org = organisations.by_slug(session, slug)
+        if posted is not None:
+            when = letters.parse_day(posted, "--mark-posted")
+            today = dt.date.today()
+            sent = letters.parse_day(posted_on, "--posted-on") if posted_on else today
+            done = letters.mark_posted(session, org.id, when, posted_on=sent, today=today, actor="cli")
+            click.echo(f"{when.isoformat()}: {done.posted} letters marked posted on {sent.isoformat()} "
+                       f"({done.already} posted before); {done.terms_moved} waiting periods now count from "
+                       f"{sent.isoformat()}")  # fmt: skip
+            return
+        if posted_on is not None:
+            fail("--posted-on goes with --mark-posted")
+        assert day is not None
+        when = letters.parse_day(day, "--date")
+        from adapters import print_batch
+
+        target = output or Path(f"letters-{org.slug}-{when.isoformat()}.pdf")
+        try:
+            result = print_batch.write(session, org.id, when, target)
+        except print_batch.PdfUnavailable as exc:
+            fail(exc.message, code=1)
+        if result is None:
+            click.echo(f"{when.isoformat()}: no letters to print")
+            return
+        click.echo(f"{target}: {result.letters} letters, {result.pages} pages; manifest {result.manifest}")
+
+
 # --- serving --------------------------------------------------------------------
 
 

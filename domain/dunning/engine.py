@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from domain import letters as letters_mod
 from domain import outbox, portal_links, sms
 from domain.dunning.messages import (
     Composer,
@@ -279,7 +280,9 @@ def plan_batch(
         summary.examined += len(invoices)
         plans.append((customer, plan))
     # The batch's portal links, signed at once (their events go in with the batch's).
-    mailed = [c for c, p in plans if write and p.message is not None and "email" in p.message.channel.split("+")]
+    # A letter by post carries the link too (printed, and as a QR code).
+    mailed = [c for c, p in plans if write and p.message is not None
+              and {"email", "letter"} & set(p.message.channel.split("+"))]
     links = dict(zip((c.id for c in mailed), composer.links(mailed) if mailed else [], strict=True))
     texted = [c for c, p in plans if write and p.message is not None and sms.SMS in p.message.channel.split("+")]
     short = dict(zip((c.id for c in texted), composer.sms_links(texted) if texted else [], strict=True))
@@ -680,6 +683,7 @@ def render(
     started = time.perf_counter()
     results: list[dict[str, Any]] = []
     letters: list[dict[str, Any]] = []
+    posts: list[dict[str, Any]] = []  # the letters' rows in the day's print batch
     now = utcnow()
     for d in drafts:
         ctx = d.ctx if d.ctx is not None else context_of(d.render, d.org, d.customer)
@@ -688,9 +692,15 @@ def render(
         )
         if d.render.get("letter"):
             letter = composer.letter(ctx)
+            doc_id = new_id("doc")
+            posts.append(letters_mod.row(
+                org_id=d.org.id, customer_id=d.customer.id, document_id=doc_id, message_id=d.message_id,
+                kind=ctx.kind, letter_date=ctx.as_of, invoice_ids=[ln.invoice_id for ln in ctx.lines],
+                invoice_numbers=[ln.number for ln in ctx.lines], created_at=now,
+            ))  # fmt: skip
             letters.append(
                 {
-                    "id": new_id("doc"),
+                    "id": doc_id,
                     "org_id": d.org.id,
                     "customer_id": d.customer.id,
                     "invoice_id": d.render.get("letter_invoice_id"),
@@ -720,6 +730,7 @@ def render(
         outbox.rendered(conn, results)
         if letters:
             conn.execute(insert(Document), letters)
+            letters_mod.insert_rows(conn, posts)
     if summary is not None:
         summary.rendered += len(results)
         summary.seconds["render"] += time.perf_counter() - started

@@ -72,6 +72,7 @@ RULES_BEYOND_THE_SCHEMA = {
     "PUT /api/v1/providers/{provider}": "an api_key of the provider's own kind (Mollie test_/live_, Stripe sk_/rk_)",
     "POST /api/v1/arrangements": "customer_id and invoice_ids must exist and be open, first_due_date today or later "
                                  "and within a year, at least a cent per instalment",
+    "POST /api/v1/letters/mark-posted": "posted_on not before the letters' date and not after today",
 }  # fmt: skip
 POSITIVE_CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, positive_data_acceptance]
 NEGATIVE_CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
