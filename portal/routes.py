@@ -12,6 +12,7 @@ from portal import sandbox
 from portal.account import AccountController
 from portal.arrangements import ArrangementController
 from portal.errors import html_for_portal
+from portal.letters import PortalLetterController
 from portal.links import LinkController
 from portal.mailbox import MailboxController
 from portal.security import portal_headers
@@ -29,7 +30,7 @@ def route_handlers() -> list[Any]:
     pages = Router(
         path="/",
         route_handlers=[LinkController, AccountController, ArrangementController, sandbox.SandboxController,
-                        MailboxController],
+                        MailboxController, PortalLetterController],
         request_max_body_size=MAX_FORM,
         include_in_schema=False,
     )

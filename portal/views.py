@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adapters.settings import Settings
-from domain import customers, debtor_requests, providers, statement
+from domain import customers, debtor_requests, letters, providers, statement
 from domain.models import Customer, DebtorRequest, Invoice, Organisation
 from portal import gateways
 from portal.arrangement_view import context as plan_context
@@ -102,6 +102,7 @@ def statement_context(
         "reasons": debtor_requests.REASONS,
         "kinds": debtor_requests.KINDS,
         "book_xix_until": book_xix_until(db, org, customer, as_of),
+        "letters": letters.of_customer(db, customer),  # the formal notices, as PDF
     }
 
 
