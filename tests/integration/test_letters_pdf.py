@@ -61,10 +61,10 @@ def test_every_letter_kind_in_each_language_renders_to_a_pdf_with_address_amount
         for line in [d.name, *d.address]:
             assert line in text, f"{d.kind}/{d.locale}: address line {line!r} missing"
         assert d.invoice_number in text and d.reference in text
-        assert money(d.cents, "EUR", d.locale if d.locale != "fr" else "en") in text or d.locale == "fr"
+        assert squash(money(d.cents, "EUR", d.locale)) in text
         for words in LEGAL.get((d.kind, d.locale), []):
             assert words.lower() in text.lower(), f"{d.kind}/{d.locale}: {words!r} missing"
-        assert h.ORG_NAME in text and "KvK 12345678" in text.replace("Chamber of commerce (KvK)", "KvK")
+        assert h.ORG_NAME in text and re.search(r"KvK\)? 12345678", text)
         assert h.IBAN in text and "NL004495445B01" in text
         word, of = PAGE_WORDS[d.locale]
         assert f"{word} 1 {of} {rendered.pages}" in text
