@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from adapters.settings import Settings
 from api import docs, idempotency
+from api.arrangements import read_many as read_arrangements
 from api.auth import Auth
 from api.docs import responses
 from api.pagination import Cursor, Limit, page
@@ -24,7 +25,7 @@ from api.schemas import (
     RevokeRead,
     StatementRead,
 )
-from domain import customers, portal_links, statement
+from domain import arrangements, customers, portal_links, statement
 from domain.errors import ValidationError
 from domain.models import Customer, Organisation
 
@@ -78,8 +79,10 @@ class CustomerController(Controller):
     def get_statement(self, db: Session, auth: Auth, customer_id: str, as_of: dt.date | None = None) -> StatementRead:
         """Open invoices with fees, costs and interest shown apart, and totals per currency."""
         customer = customers.get(db, auth.org_id, customer_id)
-        return StatementRead.of(statement.read(db, customer, as_of or dt.date.today()).statement,
-                               db.get_one(Organisation, auth.org_id))
+        read = StatementRead.of(statement.read(db, customer, as_of or dt.date.today()).statement,
+                                db.get_one(Organisation, auth.org_id))  # fmt: skip
+        read.arrangements = read_arrangements(db, auth.org_id, arrangements.of_customer(db, auth.org_id, customer.id))
+        return read
 
     @post("/{customer_id:str}/portal-links", opt={"scope": "customers:write"}, sync_to_thread=True, status_code=201,
           summary="Issue a portal link",

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from api.arrangements import ArrangementRead
 from domain.customers import country_of
 from domain.models import Customer, Invoice, Organisation, Payment, PaymentAllocation
 from domain.money import CURRENCIES, format_amount
@@ -271,6 +272,8 @@ class StatementRead(Struct):
     currency: str | None
     total: str | None
     credits: list[CreditRead] = msgspec.field(default_factory=list)
+    # the customer's payment plans, newest first (issue 17; ``GET /arrangements`` for all of them)
+    arrangements: list[ArrangementRead] = msgspec.field(default_factory=list)
 
     @classmethod
     def of(cls, s: Statement, org: Organisation) -> StatementRead:

@@ -41,6 +41,8 @@ def test_the_back_office_makes_a_plan_that_holds_the_invoices_and_adds_up(api: A
         assert held.pause_reason == "payment arrangement" and held.paused_until is not None
         assert held.next_action_on is not None and held.next_action_on > first + dt.timedelta(days=60)
     assert api.get(f"/arrangements/{plan['id']}").json() == plan
+    listed_on_statement = api.get(f"/customers/{w.customer.id}/statement").json()["arrangements"]
+    assert [(x["id"], x["status"]) for x in listed_on_statement] == [(plan["id"], "accepted")]
     listed = api.get("/arrangements", params={"customer_id": w.customer.id}).json()
     assert [x["id"] for x in listed["items"]] == [plan["id"]]
     assert [e.kind for e in h.events(db, "arrangement.proposed")] == ["arrangement.proposed"]
