@@ -111,6 +111,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "fees": W(nl="Aanmaningskosten", fr="Frais de rappel", en="Reminder fees"),
     "costs": W(nl="Incassokosten", fr="Frais de recouvrement", en="Collection costs"),
     "interest": W(nl="Wettelijke rente", fr="Intérêts de retard", en="Statutory interest"),
+    # The same under Belgian law (the creditor's): Book XIX's damages, the 2002 law's interest.
+    "costs_be": W(nl="Forfaitaire vergoeding", fr="Indemnité forfaitaire", en="Flat-rate damages"),
+    "interest_be": W(nl="Verwijlinteresten", fr="Intérêts de retard", en="Late-payment interest"),
     "transfer": W(
         nl="Liever overmaken? Naar {iban} t.n.v. {name}, met het betalingskenmerk van de factuur.",
         fr="Vous préférez payer par virement ? Versez le montant sur le compte {iban} au nom de {name}, en mentionnant"

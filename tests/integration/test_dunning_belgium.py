@@ -247,3 +247,24 @@ def test_a_reminder_that_cannot_be_sent_starts_no_waiting_period(
 
     stored = db.get_one(Invoice, inv.id)
     assert (stored.notice_sent_on, stored.costs_due_on, stored.costs_cents) == (None, None, 0)
+
+
+def test_the_portal_names_the_belgian_laws_damages_and_interest(
+    db: Session, engine: Engine, settings: Settings, api: Api, tenant: Tenant, client: Any
+) -> None:
+    from tests.integration import portal_helpers as ph
+
+    today = dt.date.today()
+    o = _belgian(db, tenant)
+    _policy(api, steps=[{"kind": "reminder", "days_after_due": 7}])
+    c = h.customer(db, o.id, "Sophie Peeters", "sophie@example.be", kind="consumer")
+    inv = _invoice(db, o, c, "BE-1", today - 40 * DAY, 200_00)
+    h.run(engine, settings, db, today - 33 * DAY)  # the first reminder
+    h.run(engine, settings, db, today)  # long after its waiting period: damages and interest
+
+    assert db.get_one(Invoice, inv.id).costs_cents == 35_00
+    page = ph.sign_in(client, db, settings, c)
+
+    assert "Forfaitaire vergoeding" in page and "Verwijlinteresten" in page
+    assert "Incassokosten" not in page and "Wettelijke rente" not in page
+    assert 'id="book-xix"' not in page  # the term is over: no more talk of paying without costs
