@@ -15,9 +15,10 @@ from adapters import qr
 from adapters.rendering import environment, money, words_template
 from adapters.settings import Settings
 from domain import epc_qr, portal_links, sms
+from domain.customers import country_of
 from domain.dunning.messages import MessageContext, Rendered
 from domain.dunning.plan import STATEMENT_KINDS
-from domain.locales import customer_country, language
+from domain.locales import language
 from domain.models import Customer
 
 
@@ -33,7 +34,7 @@ class _View:
         self.statement_totals = ctx.statement_totals
         self.locale = language(ctx.customer.locale)
         # The debtor's country: where a language has a country's own words (``nl-BE``) they are used.
-        self.country = customer_country(ctx.customer.country, ctx.org.country)
+        self.country = country_of(ctx.customer, ctx.org)
         self.show_statement = ctx.kind in STATEMENT_KINDS and len(ctx.statement) > len(ctx.lines)
         # The words: the step's own template if its policy names one (checked to exist when the
         # policy was saved), else the kind's. The layouts import it as ``words``.

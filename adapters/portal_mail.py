@@ -19,8 +19,9 @@ from adapters.settings import Settings
 from domain import portal_links
 from domain.arrangement_models import Arrangement, ArrangementInstalment
 from domain.checkout import Receipt
+from domain.customers import country_of
 from domain.dunning.messages import Rendered
-from domain.locales import customer_country, language
+from domain.locales import language
 from domain.models import Customer, DebtorRequest, Invoice, Organisation
 
 
@@ -53,7 +54,7 @@ class Notice:
 
     @property
     def country(self) -> str | None:
-        return customer_country(self.customer.country, self.org.country)
+        return country_of(self.customer, self.org)
 
     words: str = ""  # the template with its words, set by ``PortalMailer.render`` (see ``words_template``)
 

@@ -44,10 +44,12 @@ class Checkout:
 class CheckoutHints:
     """What a provider is told beyond the amount, where it takes it: the Belgian structured
     communication (OGM) of the invoices paid, for its metadata and the payer's statement, and the
-    debtor's country, which puts Bancontact first for a Belgian (``domain.providers.methods_for``)."""
+    debtor's country, which puts Bancontact first for a Belgian (``domain.providers.methods_for``),
+    and the debtor's language (``nl``, ``fr``, ``en``), so the provider's checkout page speaks it."""
 
     structured_reference: str | None = None
     country: str | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,3 @@ def variant(lang: str, country: str | None) -> str | None:
     if country is None or country.upper() not in VARIANT_COUNTRIES:
         return None
     return f"{language(lang)}-{country.upper()}"
-
-
-def customer_country(customer_country: str | None, org_country: str | None) -> str | None:
-    """The debtor's country: its own, else the organisation's (a customer's ``None`` means so)."""
-    return customer_country or org_country

@@ -18,7 +18,6 @@ from adapters.settings import Settings
 from domain import arrangements, checkout, customers, debtor_requests
 from domain.errors import ValidationError
 from domain.gateway import CheckoutHints, GatewayError, ProviderState
-from domain.locales import customer_country
 from domain.models import DebtorRequest, Invoice, Payment, PaymentAllocation
 from portal import gateways, pages
 from portal.callbacks import register
@@ -66,7 +65,7 @@ def visit(request: Request[Any, Any, Any], db: Session, settings: Settings) -> V
 
 def page(settings: Settings, visitor: Visitor, template: str, *,
          status: int = 200, **context: Any) -> Response[Any]:  # fmt: skip
-    country = customer_country(visitor.customer.country, visitor.org.country)
+    country = customers.country_of(visitor.customer, visitor.org)
     response = pages.render(template, lang=visitor.lang, country=country, status=status, csrf=visitor.session.csrf,
                             org_name=visitor.org.name, signed_in=True, **context)  # fmt: skip
     if visitor.renew_cookie:
@@ -130,7 +129,7 @@ class AccountController(Controller):
                 return_url=f"{base}/portal/payments/{payment.id}",
                 webhook_url=f"{base}/webhooks/{provider}/{visitor.org.slug}",
                 hints=CheckoutHints(checkout.structured_reference(wdb, payment),
-                                    customers.country_of(visitor.customer, visitor.org)),
+                                    customers.country_of(visitor.customer, visitor.org), visitor.lang),
             )  # fmt: skip
         except GatewayError as exc:
             checkout.fail_start(wdb, payment, str(exc))

@@ -37,6 +37,11 @@ STATUS: dict[str, ProviderStatus] = {
 }  # fmt: skip
 PAYMENT_ID = re.compile(r"tr_[A-Za-z0-9]{1,64}")
 LOOPBACK = ("127.", "localhost", "[::1]", "0.0.0.0")
+# Mollie's checkout languages (its ``locale``) for the debtor's language and country: Belgian
+# French and Dutch where the debtor is Belgian; no ``fr_NL`` exists, so a French reader in the
+# Netherlands gets France's French.
+MOLLIE_LOCALES = {("nl", "NL"): "nl_NL", ("nl", "BE"): "nl_BE", ("fr", "BE"): "fr_BE", ("fr", "NL"): "fr_FR",
+                  ("en", "NL"): "en_GB", ("en", "BE"): "en_GB"}  # fmt: skip
 
 
 def _cents(amount: Any) -> int:
@@ -75,6 +80,9 @@ class MollieGateway:
             data["webhookUrl"] = webhook_url
         if self.methods:
             data["method"] = methods_for(self.methods, hints.country)
+        locale = MOLLIE_LOCALES.get((hints.language or "", hints.country or "NL"))
+        if locale:
+            data["locale"] = locale
         try:
             created = self.client.payments.create(data, idempotency_key=f"settle-{payment.id}")
         except MollieError as exc:

@@ -34,6 +34,7 @@ from domain.providers import methods_for
 CHECKOUT_TTL_S = 3600  # Stripe allows 30 minutes to 24 hours
 TOLERANCE_S = stripe.Webhook.DEFAULT_TOLERANCE  # how old a signed timestamp may be: 5 minutes
 EUR_ONLY = frozenset({"ideal", "bancontact"})
+STRIPE_LOCALES = frozenset({"nl", "fr", "en"})  # Checkout's locale codes for Settle's languages
 
 # Event type -> the status it gives the session's payment (None: look at ``payment_status``).
 SESSION_EVENTS: dict[str, ProviderStatus | None] = {
@@ -96,6 +97,8 @@ class StripeGateway:
         }  # fmt: skip
         if methods:
             params["payment_method_types"] = methods
+        if hints.language in STRIPE_LOCALES:
+            params["locale"] = hints.language  # Checkout's page in the debtor's language
         try:
             session = self.client.v1.checkout.sessions.create(
                 params=params,  # type: ignore[arg-type]

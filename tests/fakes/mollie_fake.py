@@ -84,7 +84,7 @@ class FakeMollie:
                 "resource": "payment", "id": pid, "mode": "test", "status": "open",
                 "createdAt": now.isoformat(), "expiresAt": (now + dt.timedelta(minutes=15)).isoformat(),
                 "amount": {"currency": amount.get("currency"), "value": value},
-                "description": data.get("description"), "method": data.get("method"),
+                "description": data.get("description"), "method": data.get("method"), "locale": data.get("locale"),
                 "metadata": data.get("metadata"), "redirectUrl": data.get("redirectUrl"),
                 "webhookUrl": data.get("webhookUrl"), "sequenceType": "oneoff",
                 "_links": {

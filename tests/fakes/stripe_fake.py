@@ -140,7 +140,7 @@ class FakeStripe:
                 "client_reference_id": form.get("client_reference_id"), "metadata": form.get("metadata", {}),
                 "success_url": form.get("success_url"), "cancel_url": form.get("cancel_url"),
                 "expires_at": int(form.get("expires_at", time.time() + 3600)), "payment_intent": None,
-                "payment_method_types": form.get("payment_method_types", ["card"]),
+                "payment_method_types": form.get("payment_method_types", ["card"]), "locale": form.get("locale"),
                 "url": f"{fake.base_url}/pay/{sid}", "livemode": False,
             }
             with fake.lock:
