@@ -8,12 +8,12 @@ import re
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from adapters.settings import Settings
 from domain import customers, organisations
-from domain.models import Organisation
+from domain.models import Document, Organisation
 from tests.fakes.mollie_fake import FakeMollie
 from tests.fakes.stripe_fake import FakeStripe
 from tests.integration import dunning_helpers as dh
@@ -122,3 +122,14 @@ def test_a_dutch_debtor_keeps_the_creditors_order(
     ph.start(pay_client, db, pay_settings, w, "mollie")
     [created] = mollie_fake.payments.values()
     assert created["method"] == ["ideal", "bancontact", "creditcard"]
+
+
+def test_the_formal_notice_letter_shows_the_ogm(engine: Engine, db: Session, settings: Settings) -> None:
+    org = belgian_org(db)
+    customer = dh.customer(db, org.id, name="Taverne De Hoek BV")
+    today = dt.date(2026, 6, 10)
+    dh.invoice(db, org, customer, "F-8", today - dt.timedelta(days=35), 45_000)
+    db.commit()
+    dh.run(engine, settings, db, today)
+    [letter] = db.scalars(select(Document).where(Document.customer_id == customer.id, Document.kind == "formal_notice"))
+    assert "gestructureerde mededeling +++000/0000/00808+++" in letter.html

@@ -133,3 +133,26 @@ def test_bancontact_first_for_a_belgian_only() -> None:
     methods = {"mollie": ["ideal", "creditcard"], "stripe": ["card", "bancontact"]}
     assert providers_for(["mollie", "stripe", "sandbox"], methods, "BE") == ["stripe", "mollie", "sandbox"]
     assert providers_for(["mollie", "stripe", "sandbox"], methods, "NL") == ["mollie", "stripe", "sandbox"]
+
+
+_WORDS = st.lists(st.sampled_from(["Factuur", "betaling", "VIREMENT", "dank u", "REF:", "F-2026", "EUR", "12,50"]),
+                  max_size=4).map(" ".join)
+
+
+def _written(digits: str, form: str) -> str:
+    slashed = f"{digits[:3]}/{digits[3:7]}/{digits[7:]}"
+    return {"+++": f"+++{slashed}+++", "***": f"***{slashed}***", "slashed": slashed, "bare": digits}[form]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=MAX_OGM_BODY), st.sampled_from(["+++", "***", "slashed", "bare"]),
+       _WORDS, _WORDS)
+def test_an_ogm_in_any_form_is_found_in_free_text_and_a_wrong_one_is_not(
+    body: int, form: str, before: str, after: str
+) -> None:
+    digits = normalize_reference(generate_ogm(body))
+    assert digits in find_references(f"{before} {_written(digits, form)} {after}")
+    wrong = digits[:10] + f"{(int(digits[10:]) % 97) + 1:02d}"
+    text = f"{before} {_written(wrong, form)} {after}"
+    assert wrong not in find_references(text)
+    assert [(f.digits, f.delimited) for f in find_ogms(text) if not f.valid] == [(wrong, form != "bare")]
