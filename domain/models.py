@@ -166,7 +166,7 @@ class Customer(Base):
     external_ref: Mapped[str | None] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
-    phone: Mapped[str | None] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(String(40), index=True)  # E.164; a STOP reply is looked up by it
     kind: Mapped[str] = mapped_column(String(10), default="business")  # business | consumer
     locale: Mapped[str] = mapped_column(String(5), default="nl")  # nl | en | fr
     # NL or BE; None means the organisation's country (issue 16). The law that

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 from sqlalchemy import Engine, select
+from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session
 
 from adapters.settings import Settings
@@ -128,6 +129,19 @@ def test_a_text_only_step_sends_no_email_and_the_english_words_fit_one_segment(
     assert sent["body"].startswith("Acme: €123,456.78 (invoice F-1001) is still unpaid. Pay or reply: http://")
     assert sms.fits_one(sent["body"])
     assert h.outbox(db, OutboxMessage.customer_id == c.id, OutboxMessage.channel == "email") == []
+
+
+def test_a_french_text_is_gsm_7_too_its_no_break_spaces_made_plain(
+    db: Session, engine: Engine, sms_settings: Settings, twilio: FakeTwilio
+) -> None:
+    org = creditor(db, "sms")
+    debtor(db, org, locale="fr", cents=123_456_78)
+    run(engine, sms_settings, db, NOON)
+    [sent] = twilio.to(MOBILE)
+    # French money is written with U+202F and U+00A0 (not in GSM 03.38: a text would be UCS-2, 70 characters).
+    assert sent["body"].startswith("Acme : 123 456,78 € (facture F-1001) reste impayé. Payer ou répondre : http://")
+    assert sms.segments(sent["body"]).encoding == "GSM-7"
+    assert sms.fits_one(sent["body"])
 
 
 def test_invoice_numbers_are_left_out_when_they_would_need_a_second_segment(
@@ -340,3 +354,34 @@ def test_an_import_refuses_an_invalid_phone_with_its_line_and_writes_nothing(db:
     apply(db, org, parse_file(good, "invoices.csv"), "invoices.csv")
     phones = set(db.scalars(select(Customer.phone).where(Customer.org_id == org.id)))
     assert phones == {MOBILE, "+32470123456"}
+
+
+def test_phones_stored_before_the_migration_become_e164_where_valid(scratch_database: Any) -> None:
+    from adapters import migrate
+    from adapters.db import make_engine
+
+    url = scratch_database()
+    migrate.upgrade(url, "0009")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            for org_id, country in (("org_nl", "NL"), ("org_be", "BE")):
+                conn.exec_driver_sql(
+                    "INSERT INTO organisations (id, slug, name, default_payment_term_days, max_extension_days, "
+                    f"vat_uplift_on_costs, created_at, country) VALUES ('{org_id}', '{org_id}', 'X', 30, 30, false, "
+                    f"CURRENT_TIMESTAMP, '{country}')")  # fmt: skip
+            for cid, org_id, country, phone in (("cus_1", "org_nl", None, "06 1234 5678"),
+                                                ("cus_2", "org_be", None, "0470 12 34 56"),
+                                                ("cus_3", "org_nl", "BE", "0470/12.34.56"),
+                                                ("cus_4", "org_nl", None, "bel me maar")):  # fmt: skip
+                conn.execute(sa_text(
+                    "INSERT INTO customers (id, org_id, name, phone, kind, locale, country, regular_supply, "
+                    "link_version, created_at, updated_at) VALUES (:id, :org, 'C', :phone, 'business', 'nl', "
+                    ":country, false, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                    {"id": cid, "org": org_id, "phone": phone, "country": country})  # fmt: skip
+        migrate.upgrade(url)
+        with engine.connect() as conn:
+            phones = dict(conn.execute(sa_text("SELECT id, phone FROM customers")).all())
+        assert phones == {"cus_1": MOBILE, "cus_2": "+32470123456", "cus_3": "+32470123456", "cus_4": "bel me maar"}
+    finally:
+        engine.dispose()
