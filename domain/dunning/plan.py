@@ -357,7 +357,7 @@ def _act(
     for inv, step, _ in acted:
         fee = step.fee_cents
         if book_xix_consumer and channel != "task":
-            first = inv.notice_sent_on is None
+            first = inv.notice_sent_on is None and inv.due_date < as_of
             fee = be.reminder_fee_cents(
                 fee, first_reminder=first, regular_supply=customer.regular_supply, earlier_this_year=reminded
             )
@@ -445,7 +445,8 @@ def _book_xix_reminder(
     """Art. XIX.2 WER: the first message about an invoice is the consumer's free first reminder.
     Its waiting period (by channel) holds the damages, the interest and the hand-off; what it
     must state comes out as data for the words. None when every invoice had its reminder."""
-    first = [inv for inv, _, _ in acted if inv.notice_sent_on is None and inv.status == "open"]
+    # Only a reminder of a payment that is late counts: a friendly word before the due date does not.
+    first = [inv for inv, _, _ in acted if inv.notice_sent_on is None and inv.status == "open" and inv.due_date < as_of]
     if not first:
         return None
     period = be.waiting_period(as_of, be.channel_of(channel))

@@ -268,3 +268,21 @@ def test_the_portal_names_the_belgian_laws_damages_and_interest(
     assert "Forfaitaire vergoeding" in page and "Verwijlinteresten" in page
     assert "Incassokosten" not in page and "Wettelijke rente" not in page
     assert 'id="book-xix"' not in page  # the term is over: no more talk of paying without costs
+
+
+def test_a_friendly_word_before_the_due_date_is_not_the_first_reminder(
+    db: Session, engine: Engine, settings: Settings, api: Api, tenant: Tenant
+) -> None:
+    o = _belgian(db, tenant)
+    steps = [{"kind": "reminder", "days_after_due": -3}, {"kind": "statement_reminder", "days_after_due": 7}]
+    _policy(api, steps=steps)
+    c = h.customer(db, o.id, "Sophie Peeters", "sophie@example.be", kind="consumer")
+    inv = _invoice(db, o, c, "BE-1", D0, 200_00)
+
+    [before] = _mail_on(engine, settings, db, D0 - 3 * DAY)
+    assert "Eerste herinnering" not in h.words_of(before)
+    assert db.get_one(Invoice, inv.id).costs_due_on is None
+    [late] = _mail_on(engine, settings, db, D0 + 7 * DAY)
+
+    assert "Eerste herinnering" in h.words_of(late)
+    assert db.get_one(Invoice, inv.id).costs_due_on == dt.date(2026, 3, 24)
