@@ -774,24 +774,8 @@ def _day_batch(session: Session, plans: list[Arrangement], as_of: dt.date, compo
         paid = paid_towards(plan, opened)
         day = decide_day(state, paid, as_of)
         by_pos = {r.position: r for r in rows}
-        for row, now in zip(rows, day.instalments, strict=True):
-            row.paid_cents = now.paid_cents
-            if now.status == "paid" and row.status != "paid":
-                row.paid_on = as_of
-            elif now.status != "paid":
-                row.paid_on = None
-            row.status = now.status
-        plan.paid_cents = max(0, paid)
-        for pos in day.paid:
-            summary.paid += 1
-            record(session, plan.org_id, "arrangement.instalment_paid", plan, instalment=pos,
-                   amount_cents=by_pos[pos].amount_cents, as_of=as_of.isoformat())  # fmt: skip
-        if day.completed:
-            plan.status = "completed"
-            plan.ended_on = as_of
+        if _apply_paid(session, plan, rows, day, paid, as_of, summary):
             released.append(plan)
-            summary.completed += 1
-            record(session, plan.org_id, "arrangement.completed", plan, paid_cents=paid, as_of=as_of.isoformat())
             continue
         for pos in day.reminders:
             wanted.append(("instalment_reminder", instalment_key("instalment_reminder", by_pos[pos].id), plan,
@@ -839,6 +823,68 @@ def _day_batch(session: Session, plans: list[Arrangement], as_of: dt.date, compo
     _extend_hold(session, extended, as_of)
     session.flush()
     outbox.insert(session, messages)
+
+
+def _apply_paid(session: Session, plan: Arrangement, rows: list[ArrangementInstalment], day: Day, paid: int,
+                as_of: dt.date, summary: DaySummary) -> bool:  # fmt: skip
+    """Write what ``decide_day`` found of the money: the instalments' paid amounts, an event for each
+    newly paid one, and the completion; ``True`` when the plan is complete (its hold to be ended)."""
+    by_pos = {r.position: r for r in rows}
+    for row, now in zip(rows, day.instalments, strict=True):
+        row.paid_cents = now.paid_cents
+        if now.status == "paid" and row.status != "paid":
+            row.paid_on = as_of
+        elif now.status != "paid":
+            row.paid_on = None
+        row.status = now.status
+    plan.paid_cents = max(0, paid)
+    for pos in day.paid:
+        summary.paid += 1
+        record(session, plan.org_id, "arrangement.instalment_paid", plan, instalment=pos,
+               amount_cents=by_pos[pos].amount_cents, as_of=as_of.isoformat())  # fmt: skip
+    if not day.completed:
+        return False
+    plan.status = "completed"
+    plan.ended_on = as_of
+    summary.completed += 1
+    record(session, plan.org_id, "arrangement.completed", plan, paid_cents=paid, as_of=as_of.isoformat())
+    return True
+
+
+def settle_paid(session: Session, org_id: str, customer_ids: Sequence[str], as_of: dt.date) -> DaySummary:
+    """Money just arrived for these customers (a provider's verdict, a bank statement, a payment
+    registered by hand): record, in the caller's transaction, which of their running plans'
+    instalments it paid and which plans it completed, at once rather than on the next run. The
+    plans are locked first, so this and a run (or two payments) record each instalment once; a plan
+    a run holds right now is passed over (``SKIP LOCKED``: no lock-order deadlock with the run), and
+    that run or the next records it."""
+    summary = DaySummary()
+    if not customer_ids:
+        return summary
+    plans = list(
+        session.scalars(
+            select(Arrangement)
+            .where(Arrangement.org_id == org_id, Arrangement.customer_id.in_(sorted(set(customer_ids))),
+                   Arrangement.status == "accepted")
+            .order_by(Arrangement.id)
+            .with_for_update(skip_locked=True)
+        )
+    )  # fmt: skip
+    if not plans:
+        return summary
+    session.flush()  # the caller's allocations, before the open amounts are read
+    instalments = instalments_of(session, [p.id for p in plans])
+    opened = open_cents(session, sorted({i for p in plans for i in p.invoice_ids}))
+    done = []
+    for plan in plans:
+        rows = instalments[plan.id]
+        paid = paid_towards(plan, opened)
+        state = PlanState(plan.id, plan.total_cents, plan.reminder_days_before, plan.missed_after_days,
+                          plan.broken_after_days, tuple(_state(r) for r in rows))  # fmt: skip
+        if _apply_paid(session, plan, rows, decide_day(state, paid, as_of), paid, as_of, summary):
+            done.append(plan)
+    _release(session, done, as_of)
+    return summary
 
 
 def _state(row: ArrangementInstalment) -> InstalmentState:

@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from domain import outbox
+from domain import arrangements, outbox
 from domain.dunning.messages import Rendered
 from domain.errors import ValidationError
 from domain.events import record
@@ -227,6 +227,7 @@ def apply_status(
         return True
     payment.received_on = as_of
     lines = _allocate(session, payment)
+    arrangements.settle_paid(session, payment.org_id, [payment.customer_id], as_of)  # a plan's instalments
     record(
         session, payment.org_id, "payment.paid", payment, provider=payment.provider,
         amount_cents=payment.amount_cents, unallocated_cents=payment.unallocated_cents,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain import arrangements
 from domain import customers as customers_mod
 from domain.errors import NotFound, ValidationError
 from domain.events import record
@@ -145,6 +146,7 @@ def register_manual(
     )
     session.add(payment)
     made = allocate(session, payment, allocations)
+    arrangements.settle_paid(session, org_id, [customer_id], received_on)  # a plan's instalments, at once
     record(
         session,
         org_id,

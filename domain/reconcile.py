@@ -47,11 +47,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, inspect, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from domain import payments
+from domain import arrangements, payments
 from domain.bank import Entry, parse_statement
 from domain.bank import checks as balance_checks
 from domain.bank.checks import BalanceRefused, BalanceWarning
@@ -613,6 +613,7 @@ def import_statement(
     for statement in statements:
         for start in range(0, len(statement.entries), BATCH):
             _import_lines(session, org, stored, statement.entries[start : start + BATCH], summary)
+    _settle_plans(session, org.id, stored.id)
     # An OGM with wrong check digits on a line left unmatched (only when there is one).
     extra: dict[str, Any] = {"problems": [p.as_dict() for p in summary.problems[:100]]} if summary.problems else {}
     record(
@@ -630,6 +631,19 @@ def import_statement(
         **extra,
     )
     return summary
+
+
+def _settle_plans(session: Session, org_id: str, statement_id: str) -> None:
+    """The payment plans of the customers this statement paid, told at once (one query, and
+    nothing more when none of them has a plan: ``domain.arrangements.settle_paid``)."""
+    paid = session.execute(
+        select(Payment.customer_id, func.max(BankTransaction.booking_date))
+        .join(Payment, Payment.id == BankTransaction.payment_id)
+        .where(BankTransaction.org_id == org_id, BankTransaction.statement_id == statement_id)
+        .group_by(Payment.customer_id)
+    ).all()
+    if paid:
+        arrangements.settle_paid(session, org_id, [c for c, _ in paid], max(d for _, d in paid))
 
 
 def _line(org: Organisation, stored: BankStatement, entry: Entry, status: str, now: dt.datetime) -> Line:
@@ -734,6 +748,7 @@ def match_by_hand(
             raise ValidationError(f"no invoice {allocations[0].invoice_id!r}", "allocations[0].invoice_id")
         customer_id = first.customer_id
     settle_transaction(session, tx, customer_id, allocations, rule="manual", actor=actor)
+    arrangements.settle_paid(session, org_id, [customer_id], tx.booking_date)
     return tx
 
 

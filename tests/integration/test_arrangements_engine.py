@@ -64,6 +64,7 @@ def test_a_plan_day_by_day_reminds_allocates_breaks_and_dunning_resumes_where_it
             data = camt({"amount": "33.33", "ref": inv.payment_reference, "date": day.isoformat()}, stmt_id="S1")
             reconcile.import_statement(db, org, data, "s1.xml")
             db.commit()
+            assert [e.data["instalment"] for e in _events(db, "arrangement.instalment_paid")] == [1]  # at once
         if day == i2 - dt.timedelta(days=1):  # instalment 2 from the portal's pay button, through a provider
             ids, cents = arrangements.instalment_payment(db, debtor, _instalment(db, plan, 2).id)
             assert cents == 3333

@@ -67,6 +67,9 @@ def test_a_hundred_euros_in_three_previews_to_the_cent_and_is_accepted_with_the_
     h.reread(db)
     paid = db.scalars(select(Payment).where(Payment.status == "paid")).one()
     assert paid.amount_cents == 3333 and paid.unallocated_cents == 0
+    # recorded with the payment, not on the next run
+    [event] = h.events(db, "arrangement.instalment_paid")
+    assert event.data["instalment"] == 1
     after = client.get("/portal").text
     assert 'data-pay-instalment="2"' in after and 'data-amount="3333"' in after
     assert "Betaald: € 33,33 van € 100,00." in after
