@@ -419,6 +419,32 @@ STRINGS: dict[str, dict[str, str]] = {
         fr="Veuillez réessayer plus tard. Rien n’a été modifié.",
         en="Please try again later. Nothing was changed.",
     ),
+    # a Belgian consumer's waiting period after the first reminder (art. XIX.2 WER)
+    "book_xix_title": W(
+        nl="Betalen zonder bijkomende kosten", fr="Payer sans frais supplémentaires", en="Pay without further costs"
+    ),
+    "book_xix_body": W(
+        nl="U kunt zonder bijkomende kosten betalen tot en met {date}. Tot dan kunt u ons ook om een afbetalingsplan "
+        "vragen (boek XIX van het Wetboek van economisch recht).",
+        fr="Vous pouvez payer sans frais supplémentaires jusqu’au {date} inclus. D’ici là, vous pouvez aussi nous "
+        "demander un plan de paiement (livre XIX du Code de droit économique).",
+        en="You can pay without further costs up to and including {date}. Until then you may also ask us for a "
+        "payment plan (Book XIX of the Belgian Code of Economic Law).",
+    ),
+    "book_xix_ask": W(
+        nl="Vraag een afbetalingsplan of meer tijd",
+        fr="Demander un plan de paiement ou un délai",
+        en="Ask for a payment plan or more time",
+    ),
+    # the debtor's letters, as posted
+    "letters_title": W(nl="Uw brieven", fr="Vos lettres", en="Your letters"),
+    "letter_formal_notice": W(nl="Ingebrekestelling", fr="Mise en demeure", en="Notice of default"),
+    "letter_collection_handover": W(
+        nl="Overdracht aan het incassobureau",
+        fr="Transmission au bureau de recouvrement",
+        en="Hand-over to the collection agency",
+    ),
+    "letter_posted": W(nl="verstuurd op", fr="envoyée le", en="posted on"),
     # mailbox
     "mailbox": W(nl="Postvak (demo)", fr="Boîte de réception (démo)", en="Mailbox (demo)"),
     "mailbox_intro": W(
@@ -488,6 +514,10 @@ class Translator:
     def __call__(self, key: str, **values: Any) -> str:
         text = _in(STRINGS[key], self.lang, self.region)
         return text.format(**values) if values else text
+
+    def has(self, key: str) -> bool:
+        """Whether ``key`` has words (a template naming a key built from data checks first)."""
+        return key in STRINGS
 
     def methods(self, methods: list[str]) -> str:
         return methods_label(methods, self.lang, self.region)
