@@ -224,7 +224,10 @@ class ArrangementController(Controller):
     def list_arrangements(self, db: Session, auth: Auth, status: Status | None = None,
                           customer_id: str | None = None, cursor: Cursor = None,
                           limit: Limit = None) -> ArrangementPage:  # fmt: skip
-        """Payment plans, oldest first; filter by ``status`` or ``customer_id``."""
+        """Payment plans, oldest first; filter by ``status`` or ``customer_id``. What happens to a plan is
+        in ``GET /events``: ``arrangement.proposed``, ``.accepted``, ``.rejected``, ``.cancelled``,
+        ``.instalment_paid``, ``.instalment_missed``, ``.broken``, ``.completed`` (and
+        ``arrangement.terms_changed`` for the terms)."""
         conds = arrangements.filters(auth.org_id, status=status, customer_id=customer_id)
         rows, nxt = page(db, select(Arrangement).where(*conds), Arrangement.id, cursor, limit)
         return ArrangementPage(items=read_many(db, auth.org_id, rows), next_cursor=nxt)

@@ -561,13 +561,22 @@ def _release(session: Session, plans: Sequence[Arrangement], as_of: dt.date) -> 
     if not invoices:
         return
     customers = _by_id(session, Customer, {i.customer_id for i in invoices})
+    began = {i: p.decided_on or p.proposed_on for p in plans for i in p.invoice_ids}
     books: dict[str, PolicyBook] = {}
+    resume = as_of + dt.timedelta(days=1)
     for inv in invoices:
         book = books.get(inv.org_id)
         if book is None:
             book = books[inv.org_id] = PolicyBook.load(session, inv.org_id, customers.values())
-        inv.paused_until = as_of + dt.timedelta(days=1)
+        inv.paused_until = resume
         schedule(inv, book.policy_for(customers[inv.customer_id]))
+        waiting = inv.costs_due_on if customers[inv.customer_id].kind == "consumer" and not inv.costs_cents else None
+        if waiting is not None and waiting > began[inv.id]:
+            # The consumer's term before costs (the fourteen-day letter, Book XIX's waiting period) was
+            # still running when the plan began: what was left of it runs again from the resume day.
+            inv.costs_due_on = resume + (waiting - began[inv.id])
+            if inv.next_action_on is None or inv.costs_due_on < inv.next_action_on:
+                inv.next_action_on = inv.costs_due_on
 
 
 def decide(

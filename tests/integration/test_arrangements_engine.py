@@ -165,3 +165,36 @@ def test_two_runs_at_once_send_each_message_once(engine: Engine, settings: Setti
     db.expire_all()
     kinds = [k for (k,) in db.execute(select(OutboxMessage.kind).where(OutboxMessage.kind == "instalment_reminder"))]
     assert len(kinds) == 7
+
+
+def test_a_consumers_term_before_costs_is_not_eaten_by_the_plan(engine: Engine, settings: Settings,
+                                                                 db: Session) -> None:  # fmt: skip
+    org = d.org(db)
+    debtor = d.customer(db, org.id, "Jan Bakker", "jan@bakker.example", kind="consumer")
+    inv = d.invoice(db, org, debtor, "F-9", D0 - dt.timedelta(days=35), 50_000)
+    db.commit()
+    d.run(engine, settings, db, D0)  # the fourteen-day letter (formal notice): costs wait for its term
+    costs_from = db.get_one(Invoice, inv.id).costs_due_on
+    assert costs_from is not None and costs_from > D0 + dt.timedelta(days=14)
+    accepted = D0 + dt.timedelta(days=3)
+    arrangements.propose(db, debtor, invoice_ids=[], instalments=2, first_due_date=D0 + dt.timedelta(days=5),
+                         interval="weekly", as_of=accepted, origin="api")  # fmt: skip
+    db.commit()
+    broken_on = D0 + dt.timedelta(days=5 + 3 + 7)  # nothing paid: missed after 3 days, broken 7 after that
+    resumed_costs = broken_on + dt.timedelta(days=1) + (costs_from - accepted)
+    seen: set[str] = set()
+    _kinds(db, seen)
+    charged: dict[dt.date, int] = {}
+    sent: dict[dt.date, list[str]] = {}
+    day = accepted
+    while day <= resumed_costs + dt.timedelta(days=1):
+        d.run(engine, settings, db, day)
+        charged[day] = db.get_one(Invoice, inv.id).costs_cents
+        sent[day] = _kinds(db, seen)
+        day += dt.timedelta(days=1)
+    assert sent[broken_on] == ["arrangement_broken"]
+    # no costs while the plan held, nor in what was left of the letter's term after it broke
+    assert all(cents == 0 for d_, cents in charged.items() if d_ < resumed_costs)
+    assert charged[resumed_costs] > 0
+    assert [k for d_, ks in sent.items() if d_ > broken_on for k in ks] == ["collection_handover"]
+    assert sent[resumed_costs] == ["collection_handover"]
