@@ -43,7 +43,7 @@ class MailboxController(Controller):
             raise PageNotFound()
         rows = db.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.channel == "email")
+            .where(OutboxMessage.channel.in_(("email", "sms")))  # texts too: the demo sends them to a fake Twilio
             .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
             .limit(SHOWN)
         ).all()

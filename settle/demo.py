@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import os
 import secrets
 import shlex
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -259,6 +262,12 @@ def write_env(path: Path, settings: Settings) -> None:
     ]
     if settings.mail_url.startswith("file:"):  # never a mail server's password in a file
         lines.append(f"export SETTLE_MAIL_URL={shlex.quote(settings.mail_url)}")
+    if settings.sms_provider and settings.sms_api_base:  # the demo's fake Twilio, never real credentials
+        lines += [f"export SETTLE_SMS_PROVIDER={settings.sms_provider}",
+                  f"export SETTLE_SMS_ACCOUNT={shlex.quote(settings.sms_account or '')}",
+                  f"export SETTLE_SMS_TOKEN={shlex.quote(settings.sms_token or '')}",
+                  f"export SETTLE_SMS_FROM={shlex.quote(settings.sms_from or '')}",
+                  f"export SETTLE_SMS_API_BASE={shlex.quote(settings.sms_api_base)}"]  # fmt: skip
     path.write_text("\n".join(lines) + "\n")
     path.chmod(0o600)
 
@@ -271,7 +280,31 @@ def fresh_key(session: Session, org: Organisation) -> apikeys.IssuedKey:
     return apikeys.issue(session, org.id, ["*"], name="demo")
 
 
+def sms_fake(stack: contextlib.ExitStack) -> Any | None:
+    """The fake Twilio of the tests (``tests/fakes/twilio_fake.py``), served on loopback for as
+    long as the demo serves, so that texts of ``sms`` steps land somewhere you can see (the
+    mailbox). Only from a source checkout, where ``tests/`` sits beside the code; None when it
+    is not there or ``SETTLE_SMS_PROVIDER`` names a real provider."""
+    root = Path(__file__).resolve().parent.parent
+    if os.environ.get("SETTLE_SMS_PROVIDER") or not (root / "tests" / "fakes" / "twilio_fake.py").exists():
+        return None
+    if str(root) not in sys.path:
+        sys.path.append(str(root))
+    from tests.fakes.server import serve as serve_fake
+    from tests.fakes.twilio_fake import FakeTwilio
+
+    fake = FakeTwilio()
+    fake.base_url = stack.enter_context(serve_fake(fake.app()))
+    return fake
+
+
 def run_demo(*, host: str, port: int, database: str, serve: bool, today: dt.date | None = None) -> None:
+    with contextlib.ExitStack() as stack:
+        _run_demo(stack, host=host, port=port, database=database, serve=serve, today=today)
+
+
+def _run_demo(stack: contextlib.ExitStack, *, host: str, port: int, database: str, serve: bool,
+              today: dt.date | None = None) -> None:  # fmt: skip
     sock = claim_port(host, port) if serve else None
     db_path = Path(database).resolve()
     base_url = base_url_for(host, port)
@@ -283,6 +316,11 @@ def run_demo(*, host: str, port: int, database: str, serve: bool, today: dt.date
         mail_from=os.environ.get("SETTLE_MAIL_FROM", "settle@localhost"),
         sandbox_payments=True,
     )
+    twilio = sms_fake(stack) if serve else None
+    if twilio is not None:
+        settings = dataclasses.replace(settings, sms_provider="twilio", sms_account=twilio.account_sid,
+                                       sms_token=twilio.auth_token, sms_from="+3197010000000",
+                                       sms_api_base=twilio.base_url)  # fmt: skip
     env_file = db_path.with_suffix(".env")
     write_env(env_file, settings)
     migrate.upgrade(settings.database_url)
@@ -320,6 +358,9 @@ def run_demo(*, host: str, port: int, database: str, serve: bool, today: dt.date
     click.echo(f"  try           curl -H 'Authorization: Bearer {key.key}' {base_url}/api/v1/invoices?overdue=true")
     click.echo(f"  API docs      {base_url}/api/v1/docs")
     click.echo(f"  mailbox       {base_url}/demo/mailbox  (the outbox: open a reminder, click its link)")
+    if twilio is not None:
+        click.echo(f"  texts         a fake Twilio on {twilio.base_url} takes the texts of steps with channel sms or"
+                   " email+sms (they show in the mailbox)")
     click.echo(f"  settings      . {env_file.name}   (SETTLE_BASE_URL={base_url}; then: settle run)")
     if fresh:
         click.echo(f"  today's run   `settle run` sends {len(TODAYS_RUN)} e-mails:")

@@ -119,10 +119,11 @@ class FakeTwilio:
             if not to or not body or not sender:
                 return error(400, 21604, "A 'To', 'From' and 'Body' are required")
             if to in fake.refuse:
-                status, code, message = fake.refuse[to]
-                return error(status, code, message)
+                status, code, why = fake.refuse[to]
+                return error(status, code, why)
             now = format_datetime(utcnow(), usegmt=True)
-            message = {"sid": "SM" + secrets.token_hex(16), "account_sid": sid, "to": to, "from": sender,
+            message: dict[str, Any] = {
+                       "sid": "SM" + secrets.token_hex(16), "account_sid": sid, "to": to, "from": sender,
                        "body": body, "status": "queued", "direction": "outbound-api", "num_segments": "1",
                        "date_created": now, "date_updated": now,
                        "date_sent": None, "error_code": None, "error_message": None, "price": None,
