@@ -14,6 +14,7 @@ with an odd number of pages is followed by a blank one (``batch``).
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -90,22 +91,38 @@ class BatchPdf:
     total_pages: int
 
 
+CHUNK = 40  # letters laid out at once: WeasyPrint keeps every page's boxes until the file is written
+
+
 def batch(htmls: Sequence[str]) -> BatchPdf:
     """One PDF of all ``htmls`` for duplex printing: each letter starts on an odd page (a blank
-    page follows a letter with an odd number of pages, except the last)."""
+    page follows a letter with an odd number of pages, except the last).
+
+    Laid out ``CHUNK`` letters at a time, each chunk written to PDF and appended to the batch
+    with pypdf, so that memory holds one chunk's layout, not the day's (a thousand letters'
+    boxes are gigabytes)."""
     if not htmls:
         raise ValueError("a print batch needs at least one letter")
-    fonts = _fonts()
-    blank = _document(_BLANK, fonts).pages[0]
-    documents = [_document(h, fonts) for h in htmls]
-    pages: list[Any] = []
+    import pypdf
+
+    writer = pypdf.PdfWriter()
     counts: list[int] = []
     firsts: list[int] = []
-    for i, document in enumerate(documents):
-        firsts.append(len(pages) + 1)
-        pages.extend(document.pages)
-        counts.append(len(document.pages))
-        if len(document.pages) % 2 and i < len(documents) - 1:
-            pages.append(blank)
-    combined = documents[0].copy(pages)
-    return BatchPdf(_write(combined), counts, firsts, len(pages))
+    total = 0
+    for start in range(0, len(htmls), CHUNK):
+        fonts = _fonts()
+        documents = [_document(h, fonts) for h in htmls[start:start + CHUNK]]
+        blank = _document(_BLANK, fonts).pages[0]
+        pages: list[Any] = []
+        for i, document in enumerate(documents, start=start):
+            firsts.append(total + len(pages) + 1)
+            pages.extend(document.pages)
+            counts.append(len(document.pages))
+            if len(document.pages) % 2 and i < len(htmls) - 1:
+                pages.append(blank)
+        writer.append(pypdf.PdfReader(io.BytesIO(_write(documents[0].copy(pages)))))
+        total += len(pages)
+        del documents, pages
+    out = io.BytesIO()
+    writer.write(out)
+    return BatchPdf(out.getvalue(), counts, firsts, total)

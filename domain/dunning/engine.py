@@ -675,6 +675,12 @@ def _reader(factory: sessionmaker[Session]) -> Engine:
     return bind
 
 
+def _fit(text: str, limit: int) -> str:
+    """A subject or title within its column: a notice about thirty invoices names them all in its
+    subject, longer than the column (PostgreSQL refuses it, and the whole batch with it)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip(" ,") + "…"
+
+
 def render(
     factory: sessionmaker[Session], composer: Composer, drafts: Sequence[_Draft], summary: RunSummary | None = None
 ) -> None:
@@ -705,7 +711,7 @@ def render(
                     "customer_id": d.customer.id,
                     "invoice_id": d.render.get("letter_invoice_id"),
                     "kind": ctx.kind,
-                    "title": letter.subject,
+                    "title": _fit(letter.subject, 200),
                     "html": letter.html,
                     "created_at": now,
                 }
@@ -718,7 +724,7 @@ def render(
             {
                 "b_id": d.message_id,
                 "b_status": status,
-                "b_subject": words.subject,
+                "b_subject": _fit(words.subject, 300),
                 "b_text": words.text,
                 "b_html": words.html,
                 "b_sent_at": now if status == outbox.SENT else None,

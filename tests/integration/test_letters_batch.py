@@ -178,3 +178,27 @@ def test_api_lists_letters_serves_one_as_pdf_and_marks_a_day_posted_for_its_own_
     assert {r.status for r in db.scalars(select(Letter).where(Letter.org_id == org.id))} == {"posted"}
     posted = client.get("/api/v1/letters", params={"status": "posted"}, headers=headers).json()["items"]
     assert len(posted) == 3 and {p["posted_on"] for p in posted} == {body["posted_on"]}
+
+
+def test_a_batch_laid_out_in_chunks_keeps_every_letter_on_an_odd_page(
+    engine: Engine, settings: Settings, db: Session, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The batch is laid out a few letters at a time and appended: the page numbers run on across
+    the chunks, and a letter of odd length at a chunk's end is still followed by a blank page."""
+    from adapters import pdf, print_batch
+
+    org = h.creditor(db, all_by_post=False)
+    seed_day(engine, settings, db, org)
+    monkeypatch.setattr(pdf, "CHUNK", 2)
+    written = print_batch.write(db, org.id, h.AS_OF, tmp_path / "chunked.pdf")
+    assert written is not None and written.letters == 3
+    with open(tmp_path / "chunked.csv", newline="", encoding="utf-8") as fh:
+        manifest = list(csv.DictReader(fh))
+    with pdfplumber.open(tmp_path / "chunked.pdf") as made:
+        texts = [p.extract_text() or "" for p in made.pages]
+    assert len(texts) == written.pages
+    for i, m in enumerate(manifest):
+        first, pages = int(m["first_page"]), int(m["pages"])
+        assert first % 2 == 1 and m["customer"] in texts[first - 1]
+        if i < len(manifest) - 1:
+            assert int(manifest[i + 1]["first_page"]) == first + pages + pages % 2
