@@ -598,6 +598,10 @@ def decide(
         if any(inv.status != "open" for inv in _plan_invoices(session, arrangement)):
             # An invoice paid, disputed or handed over since the proposal: the plan no longer adds up.
             raise Conflict("an invoice of this plan is no longer open: make a new plan", "invoice_ids")
+        first = min(i.due_date for i in instalments_of(session, [arrangement.id])[arrangement.id])
+        if first < as_of:
+            # Accepted late, it would be missed before the debtor heard of it.
+            raise Conflict("the first instalment's date has passed: make a new plan", "first_due_date")
         _accept(session, arrangement, as_of, actor=actor, automatic=False)
     elif decision == "reject":
         arrangement.status = "rejected"

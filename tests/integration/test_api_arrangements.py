@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from sqlalchemy.orm import Session
 
-from domain import arrangements
+from domain import apikeys, arrangements
+from domain.errors import Conflict
 from domain.models import Organisation
 from tests.conftest import Api
 from tests.integration import portal_helpers as h
@@ -151,3 +153,34 @@ def test_terms_per_organisation_and_per_policy(api: Api, db: Session) -> None:
     bad = api.put("/arrangement-terms", json={"max_instalments": 1})
     assert bad.status_code == 422 and bad.json()["field"] == "max_instalments"
     assert api.get("/arrangement-terms/pol_nope").status_code == 404
+
+
+def test_a_retried_create_is_the_same_plan_and_a_read_key_cannot_make_one(api: Api, db: Session) -> None:
+    w = _world(db, api, lines=[("F-1", 10, 10_000)])
+    key = {"Idempotency-Key": "plan-jansen-1"}
+    first = api.post("/arrangements", json=_body(w), headers=key)
+    again = api.post("/arrangements", json=_body(w), headers=key)
+    assert first.status_code == again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    other = api.post("/arrangements", json=_body(w, instalments=4), headers=key)
+    assert other.status_code == 409 and other.json()["field"] == "Idempotency-Key"
+    assert len(api.get("/arrangements").json()["items"]) == 1
+    reader = apikeys.issue(db, w.org.id, ["arrangements:read"], name="reader")
+    db.commit()
+    headers = {"Authorization": f"Bearer {reader.key}"}
+    assert api.client.get("/api/v1/arrangements", headers=headers).status_code == 200
+    denied = api.client.post(f"/api/v1/arrangements/{first.json()['id']}/cancel", json={}, headers=headers)
+    assert denied.status_code == 403
+
+
+def test_a_proposal_accepted_after_its_first_date_is_refused(api: Api, db: Session) -> None:
+    w = _world(db, api, lines=[("F-1", 10, 100_000)])
+    arrangements.set_terms(db, w.org.id, None, arrangements.Terms(outside="review", max_instalments=3))
+    made = arrangements.propose(db, w.customer, invoice_ids=[], instalments=8, first_due_date=TODAY,
+                                interval="weekly", as_of=TODAY, origin="portal")  # fmt: skip
+    db.commit()
+    with pytest.raises(Conflict) as late:
+        arrangements.decide(db, w.org.id, made.id, "accept", as_of=TODAY + dt.timedelta(days=1), actor="test")
+    assert late.value.field == "first_due_date"
+    db.rollback()
+    assert arrangements.get(db, w.org.id, made.id).status == "proposed"
