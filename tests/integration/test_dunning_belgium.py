@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from adapters.rendering import long_date
 from adapters.settings import Settings
-from domain.models import Customer, Invoice, Organisation
+from domain.models import Customer, Document, Invoice, Organisation
 from tests.conftest import Api, Tenant
 from tests.integration import dunning_helpers as h
 
@@ -289,3 +289,20 @@ def test_a_friendly_word_before_the_due_date_is_not_the_first_reminder(
 
     assert "Eerste herinnering" in h.words_of(late)
     assert db.get_one(Invoice, inv.id).costs_due_on == dt.date(2026, 3, 24)
+
+
+def test_a_first_reminder_on_paper_waits_from_the_third_working_day(
+    db: Session, engine: Engine, settings: Settings, api: Api, tenant: Tenant
+) -> None:
+    o = _belgian(db, tenant)
+    _policy(api, steps=[{"kind": "reminder", "days_after_due": 7, "channel": "letter"}])
+    c = h.customer(db, o.id, "Sophie Peeters", "sophie@example.be", kind="consumer")
+    inv = _invoice(db, o, c, "BE-1", D0, 200_00)
+
+    h.run(engine, settings, db, D0 + 7 * DAY)  # posted Monday 9 March: Tue 10, Wed 11, Thu 12 March
+
+    stored = db.get_one(Invoice, inv.id)
+    assert stored.costs_due_on == dt.date(2026, 3, 26)  # fourteen days 12-25 March, damages from the 26th
+    [letter] = db.scalars(select(Document).where(Document.customer_id == c.id)).all()
+    words = " ".join(re.sub(r"<[^>]+>", " ", letter.html).split())
+    assert "Eerste herinnering" in words and "tot en met 25 maart 2026" in words
