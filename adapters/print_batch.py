@@ -24,7 +24,8 @@ from domain import letters
 
 __all__ = ["MANIFEST_COLUMNS", "PdfUnavailable", "Written", "manifest_path", "write"]
 
-MANIFEST_COLUMNS = ("first_page", "pages", "customer", "customer_ref", "invoice_numbers", "kind", "letter_id")
+MANIFEST_COLUMNS = ("first_page", "pages", "customer", "customer_ref", "invoice_numbers", "kind", "letter_id",
+                    "address")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Written:
     manifest: Path
     letters: int
     pages: int
+    no_address: list[str]  # customers whose letter has no postal address to put in the window
 
 
 def manifest_path(target: Path) -> Path:
@@ -57,9 +59,10 @@ def write(session: Session, org_id: str, day: dt.date, target: Path) -> Written 
     writer.writerow(MANIFEST_COLUMNS)
     for b, first, pages in zip(found, made.first_pages, made.pages, strict=True):
         writer.writerow([first, pages, b.customer_name, b.customer_ref or "", " ".join(b.letter.invoice_numbers),
-                         b.letter.kind, b.letter.id])  # fmt: skip
+                         b.letter.kind, b.letter.id, "yes" if b.has_address else "missing"])  # fmt: skip
     manifest = manifest_path(target)
     _replace(target, made.data)
     _replace(manifest, out.getvalue().encode("utf-8"))
     letters.record_pages(session, {b.letter.id: n for b, n in zip(found, made.pages, strict=True)})
-    return Written(target, manifest, len(found), made.total_pages)
+    return Written(target, manifest, len(found), made.total_pages,
+                   [b.customer_name for b in found if not b.has_address])  # fmt: skip

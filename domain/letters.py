@@ -29,6 +29,7 @@ from domain.law.consumer_notice import earliest_costs_date
 from domain.models import Customer, Document, Event, Invoice, Letter, utcnow
 
 PENDING, POSTED = "pending", "posted"
+NO_ADDRESS = 'data-address="missing"'  # what letters/letter.html.j2 marks a window without an address with
 STATUSES = (PENDING, POSTED)
 
 
@@ -102,6 +103,7 @@ class BatchLetter:
     customer_name: str
     customer_ref: str | None
     html: str
+    has_address: bool  # the letter was written with a postal address in its window
 
 
 def batch(session: Session, org_id: str, day: dt.date) -> list[BatchLetter]:
@@ -113,7 +115,7 @@ def batch(session: Session, org_id: str, day: dt.date) -> list[BatchLetter]:
         .where(Letter.org_id == org_id, Letter.letter_date == day)
         .order_by(Customer.name, Letter.id)
     ).all()
-    return [BatchLetter(letter, name, ref, html) for letter, name, ref, html in rows]
+    return [BatchLetter(letter, name, ref, html, NO_ADDRESS not in html) for letter, name, ref, html in rows]
 
 
 _PAGES = update(Letter).where(Letter.id == bindparam("b_id")).values(pages=bindparam("b_pages"))

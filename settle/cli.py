@@ -405,6 +405,9 @@ def letters_command(day: str | None, posted: str | None, posted_on: str | None, 
             click.echo(f"{when.isoformat()}: no letters to print")
             return
         click.echo(f"{target}: {result.letters} letters, {result.pages} pages; manifest {result.manifest}")
+        if result.no_address:
+            click.echo(f"settle: warning: {len(result.no_address)} letters have no postal address "
+                       f"(marked in the manifest): {', '.join(result.no_address)}", err=True)  # fmt: skip
 
 
 # --- serving --------------------------------------------------------------------

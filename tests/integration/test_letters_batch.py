@@ -202,3 +202,20 @@ def test_a_batch_laid_out_in_chunks_keeps_every_letter_on_an_odd_page(
         assert first % 2 == 1 and m["customer"] in texts[first - 1]
         if i < len(manifest) - 1:
             assert int(manifest[i + 1]["first_page"]) == first + pages + pages % 2
+
+
+def test_a_letter_without_a_postal_address_is_marked_in_the_manifest_and_warned_about(
+    engine: Engine, settings: Settings, db: Session, tmp_path: Path
+) -> None:
+    org = h.creditor(db, all_by_post=False)
+    with_address = h.debtor(db, org, "formal_notice", "nl", 1)
+    without = h.debtor(db, org, "formal_notice", "nl", 2)
+    h.customer(db, without.customer_id).address = None
+    run(engine, settings, db, h.AS_OF)
+    target = tmp_path / "batch.pdf"
+    done = settle(settings, "letters", "--date", h.AS_OF.isoformat(), "--org", org.slug, "--output", str(target))
+    assert done.returncode == 0, done.stderr
+    assert "1 letters have no postal address" in done.stderr and without.name in done.stderr
+    with open(target.with_suffix(".csv"), newline="", encoding="utf-8") as fh:
+        marks = {m["customer"]: m["address"] for m in csv.DictReader(fh)}
+    assert marks == {with_address.name: "yes", without.name: "missing"}
