@@ -40,6 +40,11 @@ class Settings:
         sandbox = env.get("SETTLE_SANDBOX_PAYMENTS", "0").strip().lower()
         if sandbox not in {"0", "1", "true", "false", "yes", "no", ""}:
             raise SettingsError("SETTLE_SANDBOX_PAYMENTS must be 1 or 0")
+        provider = sms_provider(env.get("SETTLE_SMS_PROVIDER", "").strip() or None)
+        missing = [name for name in ("SETTLE_SMS_ACCOUNT", "SETTLE_SMS_TOKEN", "SETTLE_SMS_FROM")
+                   if provider and not env.get(name, "").strip()]  # fmt: skip
+        if missing:
+            raise SettingsError(f"SETTLE_SMS_PROVIDER={provider} needs {', '.join(missing)} as well")
         return cls(
             database_url=normalize_database_url(env.get("SETTLE_DATABASE_URL") or "sqlite:///settle.db"),
             secret_keys=keys,
@@ -51,7 +56,7 @@ class Settings:
             mollie_api_base=env.get("SETTLE_MOLLIE_API_BASE") or None,
             redis_url=redis_url(env.get("SETTLE_REDIS_URL", "").strip() or None),
             redis_namespace=env.get("SETTLE_REDIS_NAMESPACE", "").strip() or "settle",
-            sms_provider=sms_provider(env.get("SETTLE_SMS_PROVIDER", "").strip() or None),
+            sms_provider=provider,
             sms_account=env.get("SETTLE_SMS_ACCOUNT", "").strip() or None,
             sms_token=env.get("SETTLE_SMS_TOKEN", "").strip() or None,
             sms_from=env.get("SETTLE_SMS_FROM", "").strip() or None,

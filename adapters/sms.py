@@ -20,6 +20,7 @@ unique to the message).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
@@ -53,6 +54,8 @@ class TwilioProvider:
         from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
+        # The SDK logs every request at INFO, phone numbers in the URL and body: not in Settle's logs.
+        logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
         self.sender = sender
         self.base_url = base_url.rstrip("/")
         self.auth_token = auth_token

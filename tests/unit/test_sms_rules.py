@@ -130,3 +130,21 @@ def test_only_mobile_numbers_can_get_a_text() -> None:
     assert is_mobile("+32470123456")
     assert not is_mobile("+31201234567")  # Amsterdam landline
     assert not is_mobile(None)
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+def test_the_sms_settings_are_read_and_checked_once() -> None:
+    from adapters.settings import Settings, SettingsError
+
+    assert Settings.from_env({}).sms_provider is None
+    full = {"SETTLE_SMS_PROVIDER": "Twilio", "SETTLE_SMS_ACCOUNT": "AC1", "SETTLE_SMS_TOKEN": "t",
+            "SETTLE_SMS_FROM": "Acme", "SETTLE_SMS_API_BASE": "http://127.0.0.1:9"}  # fmt: skip
+    read = Settings.from_env(full)
+    assert (read.sms_provider, read.sms_account, read.sms_from, read.sms_api_base) == (
+        "twilio", "AC1", "Acme", "http://127.0.0.1:9")
+    with pytest.raises(SettingsError, match="SETTLE_SMS_PROVIDER must be one of twilio, not 'messagebird'"):
+        Settings.from_env({**full, "SETTLE_SMS_PROVIDER": "messagebird"})
+    with pytest.raises(SettingsError, match="needs SETTLE_SMS_TOKEN, SETTLE_SMS_FROM as well"):
+        Settings.from_env({"SETTLE_SMS_PROVIDER": "twilio", "SETTLE_SMS_ACCOUNT": "AC1"})
