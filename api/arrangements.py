@@ -26,6 +26,7 @@ from domain.arrangement_models import Arrangement
 from domain.errors import NotFound, ValidationError
 from domain.models import Invoice, Policy
 from domain.money import format_amount, parse_amount
+from portal.delivery import deliver_soon
 
 Interval = Literal["weekly", "monthly"]
 Status = Literal["proposed", "accepted", "rejected", "cancelled", "broken", "completed"]
@@ -183,8 +184,7 @@ def _terms_of(body: TermsBody) -> arrangements.Terms:
 
 
 def _deliver(request: Request[Any, Any, Any], org_id: str) -> Any:
-    from portal.delivery import deliver_soon
-
+    """The debtor's e-mail about the plan, sent right after the answer (``settle run`` sends what this misses)."""
     return deliver_soon(request.app.state.courier, org_id)
 
 

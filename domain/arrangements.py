@@ -775,7 +775,6 @@ def _day_batch(session: Session, plans: list[Arrangement], as_of: dt.date, compo
     customers = _by_id(session, Customer, {p.customer_id for p in plans})
     orgs = _by_id(session, Organisation, {p.org_id for p in plans})
     messages: list[dict[str, Any]] = []
-    keys: list[str] = []
     wanted: list[tuple[str, str, Arrangement, ArrangementInstalment | None]] = []
     released: list[Arrangement] = []
     extended: list[Arrangement] = []
@@ -831,7 +830,6 @@ def _day_batch(session: Session, plans: list[Arrangement], as_of: dt.date, compo
                                                composer.portal_url(session, customer), as_of)  # fmt: skip
         messages.append(outbox.row(org_id=org.id, customer_id=customer.id, kind=kind, key=key, to=customer.email,
                                    subject=rendered.subject, text=rendered.text, html=rendered.html))  # fmt: skip
-        keys.append(key)
     _release(session, released, as_of)
     _extend_hold(session, extended, as_of)
     session.flush()
