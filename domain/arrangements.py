@@ -286,19 +286,17 @@ def org_terms(session: Session, org_id: str) -> Terms:
 
 
 def terms_for(session: Session, customer: Customer) -> Terms:
-    """The customer's policy's terms if it overrides them, else the organisation's."""
-    policy = policy_for(session, customer)
+    """The customer's policy's terms if it overrides them, else the organisation's. One query when
+    no policy of the organisation has terms of its own (the statement page asks on every view)."""
     rows = {
         r.policy_id: r
-        for r in session.scalars(
-            select(ArrangementTerms).where(
-                ArrangementTerms.org_id == customer.org_id,
-                (ArrangementTerms.policy_id.is_(None))
-                | (ArrangementTerms.policy_id == (policy.id if policy is not None else None)),
-            )
-        )
+        for r in session.scalars(select(ArrangementTerms).where(ArrangementTerms.org_id == customer.org_id))
     }
-    found = rows.get(policy.id if policy is not None else None) or rows.get(None)
+    if any(key is not None for key in rows):
+        policy = policy_for(session, customer)
+        if policy is not None and policy.id in rows:
+            return Terms.of(rows[policy.id])
+    found = rows.get(None)
     return Terms.of(found) if found is not None else DEFAULT_TERMS
 
 

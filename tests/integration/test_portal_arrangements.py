@@ -15,6 +15,7 @@ from adapters.settings import Settings
 from domain import arrangements
 from domain.arrangement_models import Arrangement
 from domain.models import Payment
+from domain.policies import policy_for
 from tests.integration import portal_helpers as h
 
 TODAY = h.TODAY
@@ -142,3 +143,19 @@ def test_a_post_without_the_csrf_token_is_refused(client: Any, db: Session, sett
     form["csrf_token"] = "forged"
     assert client.post("/portal/arrangements", data=form).status_code == 403
     assert db.scalar(select(Arrangement.id)) is None
+
+
+def test_a_policys_own_terms_win_over_the_organisations(client: Any, db: Session, settings: Settings) -> None:
+    w = h.world(db, lines=[("F-1", 10, 100_000)])
+    arrangements.set_terms(db, w.org.id, None, arrangements.Terms(max_instalments=12))
+    db.commit()
+    html = h.sign_in(client, db, settings, w.customer)
+    assert 'max="12"' in html
+    policy = policy_for(db, w.customer)
+    assert policy is not None
+    arrangements.set_terms(db, w.org.id, policy.id, arrangements.Terms(max_instalments=4))
+    db.commit()
+    assert 'max="4"' in client.get("/portal").text
+    arrangements.set_terms(db, w.org.id, policy.id, arrangements.Terms(allowed=False))
+    db.commit()
+    assert 'id="plan-form"' not in client.get("/portal").text
