@@ -385,3 +385,24 @@ def test_phones_stored_before_the_migration_become_e164_where_valid(scratch_data
         assert phones == {"cus_1": MOBILE, "cus_2": "+32470123456", "cus_3": "+32470123456", "cus_4": "bel me maar"}
     finally:
         engine.dispose()
+
+
+def test_a_ubl_invoice_whose_buyer_has_an_invalid_phone_is_refused_naming_the_element(db: Session) -> None:
+    from pathlib import Path
+
+    org = h.org(db, "UBL Importer")
+    db.commit()
+    xml = (Path(__file__).parents[1] / "data" / "invoice-ubl.xml").read_bytes()
+    contact = b"<cac:Contact><cbc:ElectronicMail>"
+    assert contact in xml
+    bad = xml.replace(contact, b"<cac:Contact><cbc:Telephone>0800</cbc:Telephone><cbc:ElectronicMail>")
+    with pytest.raises(ImportFailed) as caught:
+        apply(db, org, parse_file(bad, "ubl.xml"), "ubl.xml")
+    [problem] = caught.value.problems
+    assert problem.endswith(": cac:Contact/cbc:Telephone '0800' is not a valid phone number (e.g. +31 6 1234 5678)")
+    db.rollback()
+    assert db.scalar(select(Customer).where(Customer.org_id == org.id)) is None
+
+    good = xml.replace(contact, b"<cac:Contact><cbc:Telephone>+31 6 1234 5678</cbc:Telephone><cbc:ElectronicMail>")
+    apply(db, org, parse_file(good, "ubl.xml"), "ubl.xml")
+    assert db.scalar(select(Customer.phone).where(Customer.org_id == org.id)) == MOBILE
