@@ -90,7 +90,7 @@ def test_a_french_debtors_journey_reminder_portal_bancontact_and_thank_you_all_i
     assert reminder["Subject"] == f"Rappel : 1 facture impayée de {CREDITOR}"
     text = h.text_of(reminder)
     assert text.startswith("Madame, Monsieur,")
-    assert f"Facture F-2026-0117, échéance {due:%d/%m/%Y} (7 jours de retard): {amount}" in text
+    assert f"Facture F-2026-0117, échéance {due:%d/%m/%Y} (7 jours de retard){NBSP}: {amount}" in text
     assert f"communication structurée {owed.payment_reference}" in text  # the invoice's OGM, in French
     assert amount in h.html_of(reminder) and "Veuillez agréer, Madame, Monsieur" in text
     assert_french_mail(reminder)
@@ -119,7 +119,7 @@ def test_a_french_debtors_journey_reminder_portal_bancontact_and_thank_you_all_i
         assert thanks["Subject"] == f"Merci pour votre paiement à {CREDITOR}"
         words = h.text_of(thanks)
         assert f"Nous avons bien reçu votre paiement de {amount} le {long_date(today, 'fr')}." in words
-        assert f"- Facture F-2026-0117: payé {amount}, restant dû 0,00{NBSP}€" in words
+        assert f"- Facture F-2026-0117{NBSP}: payé {amount}, restant dû 0,00{NBSP}€" in words
         assert_french_mail(thanks)
         [payment] = ph.payments(db, debtor)
         back = client.get(f"/portal/payments/{payment.id}").text
