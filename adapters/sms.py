@@ -30,6 +30,7 @@ from domain import sms
 # Twilio error codes that no retry can fix: a number that is not valid, not a mobile, or
 # unsubscribed (replied STOP to the sender), a region the account may not send to.
 PERMANENT = frozenset({21211, 21214, 21408, 21610, 21612, 21614, 21635})
+UNSUBSCRIBED = 21610  # "Attempt to send to unsubscribed recipient": the number replied STOP to the sender
 __all__ = ["SMS_PROVIDERS", "TwilioProvider", "provider_for"]
 STATUS_PATH = "/webhooks/sms/twilio/status"
 INBOUND_PATH = "/webhooks/sms/twilio/inbound"
@@ -77,7 +78,7 @@ class TwilioProvider:
         except TwilioRestException as exc:
             error = f"Twilio {exc.status} ({exc.code}): {exc.msg}"
             if exc.code in PERMANENT or (400 <= exc.status < 500 and exc.status not in (408, 429)):
-                raise sms.SmsRejected(error) from None
+                raise sms.SmsRejected(error, opted_out=exc.code == UNSUBSCRIBED) from None
             raise sms.SmsError(error) from None
         except (TwilioException, RequestException, OSError) as exc:
             raise sms.SmsError(f"Twilio: {exc}") from None

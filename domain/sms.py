@@ -150,7 +150,12 @@ class SmsError(Exception):
 
 
 class SmsRejected(SmsError):
-    """The provider will never take this message (an unreachable number, a bad sender): failed."""
+    """The provider will never take this message (an unreachable number, a bad sender): failed.
+    ``opted_out``: the provider says the number unsubscribed (replied STOP to it)."""
+
+    def __init__(self, message: str, *, opted_out: bool = False) -> None:
+        super().__init__(message)
+        self.opted_out = opted_out
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,12 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from domain import outbox, sms
 from domain.events import record
-from domain.models import Customer, OutboxMessage, utcnow
+from domain.models import Customer, Event, OutboxMessage, utcnow
 
 
 @dataclass
@@ -124,6 +124,8 @@ def _deliver_one(
     except sms.SmsRejected as exc:
         failures.append(outbox.Failure(m.id, outbox.MAX_ATTEMPTS, str(exc)))
         summary.refused += 1
+        if exc.opted_out:  # the provider knows of a STOP that never reached Settle: honour it here too
+            _opt_out(conn, m.customer_id)
         return
     except sms.SmsError as exc:
         failures.append(outbox.Failure(m.id, attempts, str(exc)))
@@ -136,6 +138,18 @@ def _deliver_one(
 def _sent(conn: Connection, message_id: str, accepted: sms.Accepted, *, at: dt.datetime, attempts: int) -> None:
     _mark(conn, message_id, status=outbox.SENT, sent_at=at, attempts=attempts, provider_ref=accepted.provider_ref,
           delivery_status=accepted.status, claimed_by=None)  # fmt: skip
+
+
+def _opt_out(conn: Connection, customer_id: str) -> None:
+    with conn.begin():
+        row = conn.execute(
+            update(Customer).where(Customer.id == customer_id, Customer.sms_opt_out.is_(False))
+            .values(sms_opt_out=True).returning(Customer.org_id)
+        ).first()  # fmt: skip
+        if row is not None:
+            conn.execute(insert(Event).values(org_id=row[0], kind="customer.sms_opted_out", subject_type="customer",
+                                              subject_id=customer_id, data={"via": "provider"},
+                                              occurred_at=utcnow()))  # fmt: skip
 
 
 # --- what the provider reports ------------------------------------------------------------------

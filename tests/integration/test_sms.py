@@ -174,6 +174,53 @@ def test_a_landline_or_no_number_gets_no_text_and_says_why(
     assert summary.texts == 0
 
 
+def test_a_provider_error_is_retried_later_and_the_text_still_goes_once(
+    db: Session, engine: Engine, sms_settings: Settings, twilio: FakeTwilio
+) -> None:
+    org = creditor(db, "sms")
+    c = debtor(db, org)
+    twilio.refuse[MOBILE] = (503, 20503, "Service unavailable")
+    summary = run(engine, sms_settings, db, NOON)
+    [row] = texts(db, c.id)
+    assert (row.status, row.attempts, row.delivery_status) == ("pending", 1, "sending")
+    assert row.last_error == "Twilio 503 (20503): Unable to create record: Service unavailable"
+    assert row.next_attempt_at == NOON + outbox.backoff(1)
+    assert summary.failed == 1 and twilio.messages == []
+    del twilio.refuse[MOBILE]
+    run(engine, sms_settings, db, NOON + dt.timedelta(minutes=1))  # before the back-off: not yet
+    assert twilio.messages == []
+    run(engine, sms_settings, db, NOON + outbox.backoff(1))
+    db.rollback()
+    assert len(twilio.to(MOBILE)) == 1 and texts(db, c.id)[0].status == "sent"
+
+
+def test_a_number_twilio_calls_unsubscribed_fails_the_text_and_opts_the_customer_out(
+    db: Session, engine: Engine, sms_settings: Settings, twilio: FakeTwilio
+) -> None:
+    org = creditor(db, "sms")
+    c = debtor(db, org)
+    twilio.refuse[MOBILE] = (400, 21610, "Attempt to send to unsubscribed recipient")
+    run(engine, sms_settings, db, NOON)
+    [row] = texts(db, c.id)
+    assert (row.status, row.attempts) == ("failed", outbox.MAX_ATTEMPTS)
+    assert db.get_one(Customer, c.id).sms_opt_out is True
+    kinds = db.scalars(select(Event.data).where(Event.subject_id == c.id, Event.kind == "customer.sms_opted_out"))
+    assert list(kinds) == [{"via": "provider"}]
+
+
+def test_an_invalid_number_at_twilio_fails_the_text_for_good(
+    db: Session, engine: Engine, sms_settings: Settings, twilio: FakeTwilio
+) -> None:
+    org = creditor(db, "sms")
+    c = debtor(db, org)
+    twilio.refuse[MOBILE] = (400, 21211, "The 'To' number is not a valid phone number")
+    run(engine, sms_settings, db, NOON)
+    run(engine, sms_settings, db, NOON + dt.timedelta(days=1))
+    [row] = texts(db, c.id)
+    assert row.status == "failed" and "21211" in (row.last_error or "")
+    assert db.get_one(Customer, c.id).sms_opt_out is False
+
+
 # --- quiet hours ----------------------------------------------------------------------------
 
 
