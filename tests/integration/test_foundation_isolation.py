@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from typing import Any
@@ -19,8 +20,10 @@ def _b_world(b: Api) -> dict[str, str]:
     invoice = b.invoice(customer["id"], "B-1", "100.00")
     payment = b.post("/payments", json={"customer_id": customer["id"], "amount": "10.00"}).json()
     policy = b.get("/policies").json()["items"][0]
+    plan = b.post("/arrangements", json={"customer_id": customer["id"], "instalments": 2, "interval": "weekly",
+                                         "first_due_date": dt.date.today().isoformat()}).json()  # fmt: skip
     return {"customer_id": customer["id"], "invoice_id": invoice["id"], "payment_id": payment["id"],
-            "policy_id": policy["id"]}
+            "policy_id": policy["id"], "arrangement_id": plan["id"]}
 
 
 # Every /api/v1 route with a path parameter, and how to call it with organisation B's ids.
@@ -49,6 +52,18 @@ CALLS: dict[tuple[str, str], Callable[[Api, dict[str, str]], Any]] = {
     ("GET", "/requests/{request_id}"): lambda a, b: a.get(f"/requests/{b.get('request_id', 'req_x')}"),
     ("POST", "/bank-transactions/{transaction_id}/match"): lambda a, b: a.post(
         f"/bank-transactions/{b.get('transaction_id', 'btx_x')}/match", json={"customer_id": b["customer_id"]}),
+    ("GET", "/arrangements/{arrangement_id}"): lambda a, b: a.get(f"/arrangements/{b['arrangement_id']}"),
+    ("POST", "/arrangements/{arrangement_id}/accept"): lambda a, b: a.post(
+        f"/arrangements/{b['arrangement_id']}/accept", json={}),
+    ("POST", "/arrangements/{arrangement_id}/reject"): lambda a, b: a.post(
+        f"/arrangements/{b['arrangement_id']}/reject", json={}),
+    ("POST", "/arrangements/{arrangement_id}/cancel"): lambda a, b: a.post(
+        f"/arrangements/{b['arrangement_id']}/cancel", json={}),
+    ("GET", "/arrangement-terms/{policy_id}"): lambda a, b: a.get(f"/arrangement-terms/{b['policy_id']}"),
+    ("PUT", "/arrangement-terms/{policy_id}"): lambda a, b: a.put(
+        f"/arrangement-terms/{b['policy_id']}", json={"allowed": False}),
+    ("DELETE", "/arrangement-terms/{policy_id}"): lambda a, b: a.client.delete(
+        f"/api/v1/arrangement-terms/{b['policy_id']}", headers=a.tenant.headers),
 }
 
 
