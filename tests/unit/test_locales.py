@@ -69,6 +69,11 @@ def test_the_french_portal_strings_are_french() -> None:
     assert {k: v for k, v in found.items() if v} == {}
 
 
+def test_french_portal_strings_use_the_typographic_apostrophe() -> None:
+    """« n’est », not « n'est »: one apostrophe throughout, as the e-mails write it."""
+    assert [key for key, entry in STRINGS.items() if "'" in entry["fr"]] == []
+
+
 def test_the_check_for_foreign_words_finds_dutch_and_english_and_not_french() -> None:
     assert foreign_words("Bekijk uw rekeningoverzicht") == ["bekijk", "rekeningoverzicht", "uw"]
     assert foreign_words("Pay your invoice") == ["invoice", "pay", "your"]
