@@ -178,6 +178,9 @@ class Api:
     def put(self, path: str, **kw: Any) -> Any:
         return self.client.put(f"/api/v1{path}", headers=self._h(kw.pop("headers", None)), **kw)
 
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.client.delete(f"/api/v1{path}", headers=self._h(kw.pop("headers", None)), **kw)
+
     def customer(self, **fields: Any) -> dict[str, Any]:
         body = {"name": "Bakkerij Jansen", "email": "ap@jansen.example", **fields}
         r = self.post("/customers", json=body)

@@ -85,10 +85,14 @@ def test_demo_seeds_a_dozen_customers_at_every_stage_once(tmp_path: Path) -> Non
     assert second.returncode == 0, second.stderr
     engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
     with make_sessionmaker(engine)() as s:
-        customers = list(s.scalars(select(Customer)))
-        assert len(customers) == 12
+        dutch_org = s.scalar(select(Organisation.id).where(Organisation.slug == "demo"))
+        customers = list(s.scalars(select(Customer).where(Customer.org_id == dutch_org)))
+        assert len(customers) == 12  # the Dutch creditor's dozen; the Belgian one (demo-be) has its own
         assert {c.kind for c in customers} == {"business", "consumer"}
         assert {c.locale for c in customers} == {"nl", "en"}
+        belgian = s.scalar(select(Organisation).where(Organisation.slug == "demo-be"))
+        assert belgian is not None and belgian.country == "BE"
+        assert s.scalar(select(func.count()).select_from(Customer).where(Customer.org_id == belgian.id)) >= 3
         assert s.scalar(select(func.count()).select_from(Invoice)) >= 12
         statuses = set(s.scalars(select(Invoice.status)))
         steps = set(s.scalars(select(Invoice.dunning_step)))

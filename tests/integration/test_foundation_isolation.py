@@ -62,8 +62,8 @@ CALLS: dict[tuple[str, str], Callable[[Api, dict[str, str]], Any]] = {
     ("GET", "/arrangement-terms/{policy_id}"): lambda a, b: a.get(f"/arrangement-terms/{b['policy_id']}"),
     ("PUT", "/arrangement-terms/{policy_id}"): lambda a, b: a.put(
         f"/arrangement-terms/{b['policy_id']}", json={"allowed": False}),
-    ("DELETE", "/arrangement-terms/{policy_id}"): lambda a, b: a.client.delete(
-        f"/api/v1/arrangement-terms/{b['policy_id']}", headers=a.tenant.headers),
+    ("DELETE", "/arrangement-terms/{policy_id}"): lambda a, b: a.delete(f"/arrangement-terms/{b['policy_id']}"),
+    ("GET", "/letters/{letter_pdf}"): lambda a, b: a.get(f"/letters/{b.get('letter_id', 'let_x')}.pdf"),
 }
 
 
