@@ -12,7 +12,9 @@ the wet van 22 november 2013 (BS 10 december 2013):
   finance publishes the figure each half year in the Belgisch Staatsblad / Moniteur
   belge (``late_payment_rates.csv`` next to this module, each row with its source).
 * art. 6: besides, the creditor is owed a flat EUR 40 for his recovery costs, of
-  right and without notice, per late payment (reasonable further costs on proof).
+  right and without notice, per late payment (reasonable further costs on proof);
+  the EUR 40 came with the wet van 22 november 2013 (Directive 2011/7/EU), for
+  contracts made, renewed or extended from 16 March 2013.
 
 Belgian law adds no interest to the sum yearly (no capitalisation without an
 agreement or a court, art. 5.210 BW / former art. 1154 BW), so unlike the Dutch
