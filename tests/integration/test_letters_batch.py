@@ -219,3 +219,28 @@ def test_a_letter_without_a_postal_address_is_marked_in_the_manifest_and_warned_
     with open(target.with_suffix(".csv"), newline="", encoding="utf-8") as fh:
         marks = {m["customer"]: m["address"] for m in csv.DictReader(fh)}
     assert marks == {with_address.name: "yes", without.name: "missing"}
+
+
+def test_without_weasyprint_the_app_runs_and_only_the_pdf_says_it_cannot_be_made(
+    engine: Engine, settings: Settings, db: Session, client: TestClient[Any], monkeypatch: Any
+) -> None:
+    """Pango (or WeasyPrint) missing: the run still writes the letters, the list answers, and the
+    PDF is a 503 that names what to install, not a 500."""
+    import sys
+
+    from adapters import pdf
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # ``import weasyprint`` raises ImportError
+    pdf._weasyprint.cache_clear()
+    try:
+        org = h.creditor(db, all_by_post=False)
+        h.debtor(db, org, "formal_notice", "nl", 1)
+        run(engine, settings, db, h.AS_OF)
+        headers = _key(db, org.id, "letters:read")
+        [item] = client.get("/api/v1/letters", headers=headers).json()["items"]
+        got = client.get(item["pdf_url"], headers=headers)
+        assert got.status_code == 503 and got.json()["error"] == "pdf_unavailable"
+        assert "libpango" in got.json()["message"]
+        assert not pdf.available()
+    finally:
+        pdf._weasyprint.cache_clear()
