@@ -417,7 +417,7 @@ def _collect(
                 "invoice_id": t.invoice_id,
                 "message_id": row["id"],
                 "kind": t.kind,
-                "title": t.title,
+                "title": _fit(t.title, 300),
                 "status": "open",
                 "due_on": as_of,
                 "note": None,
