@@ -25,8 +25,10 @@ from sqlalchemy.orm import Session
 
 from domain.errors import NotFound, ValidationError
 from domain.ids import new_id
+from domain.law import be as be_law
 from domain.law.consumer_notice import earliest_costs_date
-from domain.models import Customer, Document, Event, Invoice, Letter, utcnow
+from domain.models import Customer, Document, Event, Invoice, Letter, Organisation, OutboxMessage, utcnow
+from domain.policies import PolicyBook
 
 PENDING, POSTED = "pending", "posted"
 NO_ADDRESS = 'data-address="missing"'  # what letters/letter.html.j2 marks a window without an address with
@@ -154,9 +156,10 @@ def mark_posted(session: Session, org_id: str, day: dt.date, *, posted_on: dt.da
         raise ValidationError(f"posted_on {posted_on.isoformat()} is in the future", "posted_on")
     pending = list(
         session.execute(
-            select(Letter.id, Letter.customer_id, Letter.kind, Letter.invoice_ids)
+            select(Letter.id, Letter.customer_id, Letter.kind, Letter.invoice_ids, OutboxMessage.channel)
+            .outerjoin(OutboxMessage, OutboxMessage.id == Letter.message_id)
             .where(Letter.org_id == org_id, Letter.letter_date == day, Letter.status == PENDING)
-            .with_for_update()
+            .with_for_update(of=Letter)
         ).all()
     )
     already = int(
@@ -174,24 +177,7 @@ def mark_posted(session: Session, org_id: str, day: dt.date, *, posted_on: dt.da
         .values(status=POSTED, posted_on=posted_on)
         .execution_options(synchronize_session=False)
     )
-    notice_invoices = sorted({i for r in pending if r.kind == "formal_notice" for i in (r.invoice_ids or [])})
-    moved = 0
-    if notice_invoices:
-        costs_from = earliest_costs_date(posted_on)
-        result = session.execute(
-            update(Invoice)
-            .where(
-                Invoice.org_id == org_id,
-                Invoice.id.in_(notice_invoices),
-                Invoice.status == "open",
-                Invoice.costs_cents == 0,
-                Invoice.costs_due_on.is_not(None),
-                Invoice.costs_due_on < costs_from,
-            )
-            .values(costs_due_on=costs_from, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        moved = int(getattr(result, "rowcount", 0) or 0)
+    moved = _move_terms(session, org_id, day, posted_on, pending)
     now = utcnow()
     session.execute(
         insert(Event),
@@ -203,6 +189,48 @@ def mark_posted(session: Session, org_id: str, day: dt.date, *, posted_on: dt.da
         ],
     )  # fmt: skip
     return Posted(day, posted_on, len(ids), already, moved)
+
+
+def _move_terms(session: Session, org_id: str, day: dt.date, posted_on: dt.date, pending: Sequence[Any]) -> int:
+    """Terms that count from the letter's posting now count from ``posted_on`` (when that is
+    later than the day they were planned from, ``day``); how many invoices' terms moved.
+
+    * Dutch law, a formal notice: a consumer's fourteen days run from the day after receipt
+      (art. 6:96 lid 6 BW, ``earliest_costs_date``).
+    * Belgian law, a consumer's first reminder sent on paper (the message's channel ``letter``):
+      the waiting period starts on the third working day after posting (art. XIX.2 WER,
+      ``domain.law.be.waiting_period``), for the invoices this letter was the first reminder of.
+
+    Which law is the customer's policy's, else the organisation's country (as the run decides).
+    Only invoices still open, with no costs charged and a later day than planned move."""
+    if posted_on <= day:
+        return 0
+    customer_ids = sorted({r.customer_id for r in pending})
+    found = list(session.scalars(select(Customer).where(Customer.org_id == org_id, Customer.id.in_(customer_ids))))
+    org = session.get_one(Organisation, org_id)
+    book = PolicyBook.load(session, org_id, found)
+    law = {c.id: (getattr(book.policy_for(c), "law", None) or org.country or "NL") for c in found}
+    consumer = {c.id for c in found if c.kind == "consumer"}
+    dutch = sorted({i for r in pending if r.kind == "formal_notice" and law.get(r.customer_id) == "NL"
+                    for i in (r.invoice_ids or [])})  # fmt: skip
+    belgian = sorted({i for r in pending if r.channel == "letter" and law.get(r.customer_id) == "BE"
+                      and r.customer_id in consumer for i in (r.invoice_ids or [])})  # fmt: skip
+    moved = 0
+    for ids, new, extra in (
+        (dutch, earliest_costs_date(posted_on), ()),
+        (belgian, be_law.waiting_period(posted_on, "paper").damages_from, (Invoice.notice_sent_on == day,)),
+    ):
+        if not ids:
+            continue
+        result = session.execute(
+            update(Invoice)
+            .where(Invoice.org_id == org_id, Invoice.id.in_(ids), Invoice.status == "open", Invoice.costs_cents == 0,
+                   Invoice.costs_due_on.is_not(None), Invoice.costs_due_on < new, *extra)
+            .values(costs_due_on=new, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+        moved += int(getattr(result, "rowcount", 0) or 0)
+    return moved
 
 
 def posted_on(session: Session, org_id: str, invoice_ids: Sequence[str], kinds: Sequence[str] | None = None

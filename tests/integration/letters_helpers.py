@@ -114,8 +114,11 @@ def fonts(data: bytes) -> set[str]:
         return {ch["fontname"] for page in pdf.pages for ch in page.chars}
 
 
-def qr_codes(data: bytes, page: int = 0, resolution: int = 200) -> list[str]:
-    """The texts of every QR code on a page, as a phone's camera would read them off the paper."""
+def qr_codes(data: bytes, page: int | None = None, resolution: int = 200) -> list[str]:
+    """The texts of every QR code on a page (all pages: ``None``), as a phone's camera would read
+    them off the paper."""
     with pdfplumber.open(io.BytesIO(data)) as pdf:
-        image = pdf.pages[page].to_image(resolution=resolution).original
-    return [b.text for b in zxingcpp.read_barcodes(image) if b.format == zxingcpp.BarcodeFormat.QRCode]
+        pages = pdf.pages if page is None else [pdf.pages[page]]
+        images = [p.to_image(resolution=resolution).original for p in pages]
+    return [b.text for image in images for b in zxingcpp.read_barcodes(image)
+            if b.format == zxingcpp.BarcodeFormat.QRCode]  # fmt: skip

@@ -12,13 +12,13 @@ from typing import Any
 
 import pdfplumber
 from litestar.testing import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from adapters.settings import Settings
 from domain import apikeys, invoices
 from domain.law.consumer_notice import earliest_costs_date
-from domain.models import Event, Letter, Organisation
+from domain.models import Event, Letter, Organisation, PolicyStep
 from tests.conftest import Tenant
 from tests.integration import letters_helpers as h
 from tests.integration.dunning_helpers import cli_env, run, settle_command
@@ -244,3 +244,46 @@ def test_without_weasyprint_the_app_runs_and_only_the_pdf_says_it_cannot_be_made
         assert not pdf.available()
     finally:
         pdf._weasyprint.cache_clear()
+
+
+def test_a_belgian_paper_reminder_starts_its_waiting_period_from_the_posting_day(
+    engine: Engine, settings: Settings, db: Session
+) -> None:
+    """Art. XIX.2 WER: after a first reminder on paper the consumer's term starts on the third
+    working day after it was posted; posted three days late, the damages wait three days longer."""
+    from domain import organisations
+    from domain.law import be as be_law
+
+    org, _ = organisations.create(db, "Brouwerij Brieven BV")
+    organisations.update(db, org, {"country": "BE", "address": "Grote Markt 1\n1000 Brussel",
+                                   "iban": "BE71096123456769", "vat_number": "BE0403170701",
+                                   "enterprise_number": "0403.170.701"})  # fmt: skip
+    db.flush()
+    db.execute(update(PolicyStep).where(PolicyStep.org_id == org.id, PolicyStep.kind != "call_task")
+               .values(channel="letter"))  # fmt: skip
+    consumer = h.debtor(db, org, "reminder", "nl", 1, consumer=True)
+    run(engine, settings, db, h.AS_OF)
+    planned = be_law.waiting_period(h.AS_OF, "paper").damages_from
+    inv = h.invoice(db, consumer.invoice_number)
+    assert inv.notice_sent_on == h.AS_OF and inv.costs_due_on == planned, "the first reminder, by post"
+    posted = h.AS_OF + dt.timedelta(days=3)
+    done = settle(settings, "letters", "--mark-posted", h.AS_OF.isoformat(), "--posted-on", posted.isoformat(),
+                  "--org", org.slug)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "1 waiting periods now count from" in done.stdout
+    db.rollback()
+    later = be_law.waiting_period(posted, "paper").damages_from
+    assert later > planned and h.invoice(db, consumer.invoice_number).costs_due_on == later
+    # The Belgian letter's scan-to-pay code carries the invoice's OGM as the structured reference.
+    from adapters import pdf
+    from domain import letters as letters_mod
+
+    [letter] = h.letters_of(db, org.id)
+    codes = h.qr_codes(pdf.render(letters_mod.html_of(db, letter)).data)
+    epcs = [c for c in codes if c.startswith("BCD")]
+    assert len(epcs) == 1, codes
+    epc = epcs[0]
+    digits = "".join(ch for ch in consumer.reference if ch.isdigit())
+    assert consumer.reference.startswith("+++") and len(digits) == 12
+    assert epc.split("\n")[5:10] == ["Brouwerij Brieven BV", "BE71096123456769",
+                                     epc.split("\n")[7], "", digits]  # fmt: skip
