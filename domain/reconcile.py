@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from domain import arrangements, payments
+from domain.arrangement_models import Arrangement
 from domain.bank import Entry, parse_statement
 from domain.bank import checks as balance_checks
 from domain.bank.checks import BalanceRefused, BalanceWarning
@@ -634,14 +635,16 @@ def import_statement(
 
 
 def _settle_plans(session: Session, org_id: str, statement_id: str) -> None:
-    """The payment plans of the customers this statement paid, told at once (one query, and
-    nothing more when none of them has a plan: ``domain.arrangements.settle_paid``)."""
+    """The running payment plans of the customers this statement paid, told at once: one query,
+    and nothing more when none of them has a plan (``domain.arrangements.settle_paid``)."""
     paid = session.execute(
-        select(Payment.customer_id, func.max(BankTransaction.booking_date))
+        select(Arrangement.customer_id, func.max(BankTransaction.booking_date))
         .join(Payment, Payment.id == BankTransaction.payment_id)
+        .join(Arrangement, (Arrangement.customer_id == Payment.customer_id) & (Arrangement.org_id == org_id)
+              & (Arrangement.status == "accepted"))
         .where(BankTransaction.org_id == org_id, BankTransaction.statement_id == statement_id)
-        .group_by(Payment.customer_id)
-    ).all()
+        .group_by(Arrangement.customer_id)
+    ).all()  # fmt: skip
     if paid:
         arrangements.settle_paid(session, org_id, [c for c, _ in paid], max(d for _, d in paid))
 
