@@ -42,7 +42,7 @@ class _View:
         # Scan to pay (EPC QR): the transfer this message asks for, if one can be asked for. Not
         # on a hand-over, which tells the debtor to pay the collection agency, not the creditor.
         self.epc = None if ctx.kind == "collection_handover" else transfer_of(ctx)
-        self.epc_svg = self.portal_svg = self.epc_png = ""
+        self.epc_qr_img = self.portal_qr_img = self.epc_png = ""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ctx, name)
@@ -166,8 +166,8 @@ class JinjaComposer:
     def letter(self, ctx: MessageContext) -> Rendered:
         view = _View(ctx, self.env)
         if view.epc is not None:
-            view.epc_svg = Markup(qr.epc_svg(epc_qr.build_payload(view.epc)))
+            view.epc_qr_img = Markup(qr.epc_img(epc_qr.build_payload(view.epc)))
         if ctx.portal_url:
-            view.portal_svg = Markup(qr.link_svg(ctx.portal_url))
+            view.portal_qr_img = Markup(qr.link_img(ctx.portal_url))
         html = self.template("letters/letter.html.j2").render(c=view)
         return Rendered(subject=self._subject(view), text="", html=html)

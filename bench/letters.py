@@ -13,7 +13,7 @@ letters. Timed, in the same process and run:
    a paragraph, the letters' font) once per letter: what any PDF costs with this library;
 2. the print batch (``adapters.print_batch.write``, what ``settle letters --date`` does): every
    letter's HTML from the database, laid out (A4, the DIN 5008 window, the invoice table, two QR
-   codes as SVG), combined into one PDF with a blank page after each letter of odd length, the
+   codes), combined into one PDF with a blank page after each letter of odd length, the
    CSV manifest, and the page counts stored.
 
 It prints letters per second for both and the ratio (the batch's time per letter over the
