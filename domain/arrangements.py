@@ -830,6 +830,8 @@ def _day_batch(session: Session, plans: list[Arrangement], as_of: dt.date, compo
                                    subject=rendered.subject, text=rendered.text, html=rendered.html))  # fmt: skip
     _release(session, released, as_of)
     _extend_hold(session, extended, as_of)
+    ended = {p.id for p in released} | {p.id for p in plans if p.status != "accepted"}
+    _rehold(session, [p for p in plans if p.id not in ended], instalments, as_of)
     session.flush()
     outbox.insert(session, messages)
 
@@ -914,6 +916,35 @@ def _claim_days(session: Session, ids: list[str], column: str, as_of: dt.date) -
         .execution_options(synchronize_session=False)
     )
     return set(session.scalars(stmt))
+
+
+def _rehold(session: Session, plans: Sequence[Arrangement], instalments: dict[str, list[ArrangementInstalment]],
+            as_of: dt.date) -> None:  # fmt: skip
+    """While a plan holds its invoices are not dunned, whatever paused or resumed them since (a promise
+    or an extension asked in the portal, ``/resume``): a run puts the plan's hold back before the
+    dunning claims (one query a batch). To dun them again, cancel the plan."""
+    ids = sorted({i for p in plans for i in p.invoice_ids})
+    if not ids:
+        return
+    until = {i: hold_until(p, instalments[p.id]) for p in plans for i in p.invoice_ids}
+    loose = session.scalars(
+        select(Invoice)
+        .where(Invoice.id.in_(ids), Invoice.status == "open",
+               (Invoice.pause_reason.is_(None)) | (Invoice.pause_reason != PAUSE_REASON))
+        .order_by(Invoice.id)
+        .with_for_update()
+    ).all()  # fmt: skip
+    if not loose:
+        return
+    customers = _by_id(session, Customer, {i.customer_id for i in loose})
+    books: dict[str, PolicyBook] = {}
+    for inv in loose:
+        book = books.get(inv.org_id)
+        if book is None:
+            book = books[inv.org_id] = PolicyBook.load(session, inv.org_id, customers.values())
+        inv.paused_until = max(until[inv.id], as_of + dt.timedelta(days=1))
+        inv.pause_reason = PAUSE_REASON
+        schedule(inv, book.policy_for(customers[inv.customer_id]))
 
 
 def _extend_hold(session: Session, plans: Sequence[Arrangement], as_of: dt.date) -> None:

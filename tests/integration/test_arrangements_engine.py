@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from adapters.portal_mail import PortalMailer
 from adapters.settings import Settings
-from domain import arrangements, checkout, payments, reconcile
+from domain import arrangements, checkout, debtor_requests, payments, reconcile
 from domain.arrangement_models import Arrangement, ArrangementInstalment
 from domain.models import Event, Invoice, Organisation, OutboxMessage
 from tests.integration import dunning_helpers as d
@@ -198,3 +198,23 @@ def test_a_consumers_term_before_costs_is_not_eaten_by_the_plan(engine: Engine, 
     assert charged[resumed_costs] > 0
     assert [k for d_, ks in sent.items() if d_ > broken_on for k in ks] == ["collection_handover"]
     assert sent[resumed_costs] == ["collection_handover"]
+
+
+def test_a_promise_asked_on_a_plans_invoice_does_not_let_dunning_through(
+    engine: Engine, settings: Settings, db: Session
+) -> None:
+    _, debtor, inv = _setup(db)
+    arrangements.propose(db, debtor, invoice_ids=[], instalments=3, first_due_date=D0 + dt.timedelta(days=20),
+                         interval="monthly", as_of=D0, origin="api")  # fmt: skip
+    db.commit()
+    # the debtor also promises a date in the portal: that pause would lapse long before the plan ends
+    debtor_requests.create(db, debtor, kind="promise", invoice_ids=[inv.id], message=None, reason=None,
+                           date=D0 + dt.timedelta(days=2), as_of=D0)  # fmt: skip
+    db.commit()
+    seen: set[str] = set()
+    _kinds(db, seen)
+    for n in range(0, 12):
+        d.run(engine, settings, db, D0 + dt.timedelta(days=n))
+    assert _kinds(db, seen) == []  # no dunning while the plan holds (its first reminder is later)
+    held = db.get_one(Invoice, inv.id)
+    assert held.pause_reason == "payment arrangement" and held.next_action_on > D0 + dt.timedelta(days=60)
