@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from domain import outbox, sms
 from domain.events import record
@@ -56,7 +56,7 @@ def _mark(conn: Connection, message_id: str, **values: object) -> None:
 
 
 def deliver_texts(
-    engine: Engine,
+    factory: sessionmaker[Session],
     provider: sms.SmsProvider,
     *,
     now: Callable[[], dt.datetime] = utcnow,
@@ -64,7 +64,13 @@ def deliver_texts(
     claimant: outbox.Claimant | None = None,
     batch_size: int = 200,
 ) -> TextSummary:
-    """Send the pending text messages that may go now (module docstring)."""
+    """Send the pending text messages that may go now (module docstring). ``factory``: the
+    run's writer sessions (on SQLite each claim and record then takes the write lock at BEGIN,
+    so two runs queue for it instead of one failing as it upgrades a read lock)."""
+    with factory() as session:
+        engine = session.get_bind()
+    if not isinstance(engine, Engine):
+        raise TypeError("delivering texts needs a sessionmaker bound to an Engine")
     summary = TextSummary()
     own = claimant or outbox.LocalClaimant()
     passed: set[str] = set()

@@ -173,7 +173,7 @@ def run(
         if provider is not None:
             # Texts after e-mail: each waits for its debtor's daytime window (``now`` decides).
             try:
-                texts = deliver_texts(engine, provider, now=now, org_id=org_id, claimant=claimant)
+                texts = deliver_texts(writer, provider, now=now, org_id=org_id, claimant=claimant)
             finally:
                 provider.close()
             summary.texts_sent += texts.delivered + texts.recovered
