@@ -59,5 +59,4 @@ def test_the_check_sees_a_forbidden_import(tmp_path: Path) -> None:
 
 def test_settle_holds_only_the_composition_root() -> None:
     modules = {p.stem for p in (ROOT / "settle").glob("*.py")} - {"__init__"}
-    # demo_be: the demo's Belgian creditor, part of the demo (issue 16)
-    assert modules <= {"app", "cli", "demo", "demo_be", "scheduler"}, modules
+    assert modules <= {"app", "cli", "demo", "scheduler"}, modules
