@@ -453,3 +453,28 @@ def test_a_ubl_invoice_whose_buyer_has_an_invalid_phone_is_refused_naming_the_el
     good = xml.replace(contact, b"<cac:Contact><cbc:Telephone>+31 6 1234 5678</cbc:Telephone><cbc:ElectronicMail>")
     apply(db, org, parse_file(good, "ubl.xml"), "ubl.xml")
     assert db.scalar(select(Customer.phone).where(Customer.org_id == org.id)) == MOBILE
+
+
+def test_a_policy_takes_sms_and_email_plus_sms_and_refuses_other_channels(api: Any) -> None:
+    body = {"name": "Met sms", "steps": [{"kind": "reminder", "days_after_due": 7, "channel": "email+sms"},
+                                         {"kind": "final_reminder", "days_after_due": 28, "channel": "sms"},
+                                         {"kind": "formal_notice", "days_after_due": 35}]}  # fmt: skip
+    r = api.post("/policies", json=body)
+    assert r.status_code == 201, r.text
+    assert [s["channel"] for s in r.json()["steps"]] == ["email+sms", "sms", "email"]  # old ones as they were
+    body["steps"][0]["channel"] = "pigeon"
+    r = api.post("/policies", json=body)
+    assert r.status_code == 422 and r.json()["field"] == "steps[0].channel", r.text
+    assert "email+sms" in r.json()["message"]
+
+
+def test_the_dry_run_names_the_channel_and_the_number(
+    db: Session, engine: Engine, sms_settings: Settings, twilio: FakeTwilio
+) -> None:
+    org = creditor(db, "sms")
+    debtor(db, org)
+    db.commit()
+    summary = h.run(engine, sms_settings, db, AS_OF, dry_run=True)
+    [planned] = summary.plan
+    assert (planned.kind, planned.channel, planned.to) == ("reminder", "sms", MOBILE)
+    assert twilio.messages == [] and h.outbox(db) == []
