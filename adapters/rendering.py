@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -93,8 +94,13 @@ def nowrap(text: object) -> Markup:
     return Markup('<span style="white-space: nowrap;">{}</span>').format(text)
 
 
+# The blanks a template's line breaks and indents leave; not the no-break spaces inside an amount
+# (``1 234,56 €``) or before French punctuation, which ``str.split()`` would also take.
+_LAYOUT_BLANKS = re.compile(r"[ \t\r\n\f\v]+")
+
+
 def split_paragraphs(text: str) -> list[str]:
-    return [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
+    return [_LAYOUT_BLANKS.sub(" ", p).strip(" ") for p in text.split("\n\n") if p.strip()]
 
 
 @functools.cache

@@ -193,6 +193,7 @@ def test_every_notice_to_a_french_debtor_is_french(db: Session, settings: Settin
     thanks = mailer.render(notices[0])
     assert f"Nous avons bien reçu votre paiement de 700,00{NBSP}€ le 4 novembre 2026." in thanks.text
     assert f"Un montant de 100,00{NBSP}€ n’était plus dû" in thanks.text
+    assert f"paiement de 700,00{NBSP}€ le 4 novembre" in thanks.html  # the paragraphs keep the no-break spaces
     accepted = mailer.render(notices[5])
     assert f"1. 1er novembre 2026 : 200,00{NBSP}€ (payée)" in accepted.text
 
