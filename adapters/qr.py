@@ -4,10 +4,10 @@ The payload is the domain's (``domain.epc_qr``); this module only draws it. EPC0
 error correction level M, and at most version 13: ``boost_error=False`` keeps M (segno would
 otherwise raise the level when the symbol has room, which is harmless but makes the code denser
 than the standard's reference). Both letters and e-mails get PNG: in a letter a PNG of ten
-pixels a module printed 30 mm wide is over 400 dpi, and WeasyPrint writes it in half the time
-of the same code as an SVG path (a print batch of a thousand letters writes two thousand of
-them) at half the file size; every mail client shows a PNG as an inline (``cid:``) image,
-where many refuse SVG.
+pixels a module printed 30 mm wide is over 400 dpi, and WeasyPrint wrote 20 letters in 1.5 s
+with PNG codes against 2.9 s with the same codes as SVG paths (a print batch of a thousand
+letters has two thousand of them); every mail client shows a PNG as an inline (``cid:``)
+image, where many refuse SVG.
 """
 
 from __future__ import annotations
