@@ -12,7 +12,11 @@ image, where many refuse SVG.
 
 from __future__ import annotations
 
+import base64
+import io
+
 import segno
+from PIL import Image
 
 # EPC069-12: "QR code error level M", "maximum QR code version 13".
 EPC_ERROR = "m"
@@ -26,6 +30,26 @@ def _epc_symbol(payload: str, *, mask: int | None = None) -> segno.QRCode:
     return qr
 
 
+# segno's matrix holds 1 for a dark module; a greyscale byte is 0 for black, 255 for white.
+_MODULE_TO_GREY = bytes.maketrans(b"\x00\x01", b"\xff\x00")
+
+
+def png_data_uri(qr: segno.QRCode, *, scale: int, border: int = 4) -> str:
+    """The symbol as a 1-bit PNG ``data:`` URI, ``scale`` pixels a module, ``border`` modules of
+    quiet zone: the same pixels as segno's ``png_data_uri`` (tests/unit/test_qr.py), drawn by
+    Pillow (WeasyPrint's own image library) in C. segno writes PNG rows in Python, 1.15 ms a
+    code at scale 4 against 0.25 ms here, and a run puts a code in every e-mail with an amount."""
+    size = len(qr.matrix) + 2 * border
+    blank, edge = b"\xff" * size, b"\xff" * border
+    rows = [blank] * border + [edge + bytes(row).translate(_MODULE_TO_GREY) + edge for row in qr.matrix]
+    rows += [blank] * border
+    image = Image.frombytes("L", (size, size), b"".join(rows))
+    image = image.resize((size * scale, size * scale), Image.Resampling.NEAREST).convert("1", dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
 def _img(uri: str, size_mm: float, role: str) -> str:
     return (f'<img src="{uri}" alt="QR" data-role="{role}" '
             f'style="width: {size_mm}mm; height: {size_mm}mm; display: block; margin: 0 auto 1mm;">')
@@ -34,13 +58,13 @@ def _img(uri: str, size_mm: float, role: str) -> str:
 def epc_img(payload: str, *, size_mm: float = 30) -> str:
     """An ``<img>`` of the EPC QR code for a letter, ``size_mm`` wide, with the quiet zone of four
     modules that ISO/IEC 18004 asks for."""
-    return _img(str(_epc_symbol(payload).png_data_uri(scale=10, border=4)), size_mm, "epc")
+    return _img(png_data_uri(_epc_symbol(payload), scale=10), size_mm, "epc")
 
 
 def link_img(url: str, *, size_mm: float = 22) -> str:
     """The portal link as a QR code, for a letter: the phone's camera opens the statement."""
     qr = segno.make(url, error="m", micro=False, boost_error=False)
-    return _img(str(qr.png_data_uri(scale=10, border=4)), size_mm, "portal")
+    return _img(png_data_uri(qr, scale=10), size_mm, "portal")
 
 
 def epc_png_data_uri(payload: str) -> str:
@@ -49,4 +73,4 @@ def epc_png_data_uri(payload: str) -> str:
     ``data:`` ones. Mask pattern 0 rather than segno's choice of the eight: evaluating the masks
     is three quarters of the time a symbol takes, a run renders thousands of e-mails, and any
     mask reads (ISO/IEC 18004 only recommends the best-scoring one for print)."""
-    return str(_epc_symbol(payload, mask=0).png_data_uri(scale=4, border=4))
+    return png_data_uri(_epc_symbol(payload, mask=0), scale=4)
