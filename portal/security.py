@@ -111,7 +111,7 @@ class PortalRateLimitMiddleware(RateLimitMiddleware):
     """A fixed window per bucket and client address, counted atomically in the app's store.
 
     Litestar's own middleware reads the history, decides, then writes it back: two workers
-    sharing Redis can both read 19 and both let the twentieth request through. Here the count is
+    sharing Redis can both read 19 and both let a twenty-first request through. Here the count is
     one ``INCR`` (with the window's expiry set by the first request of the window) in a Redis
     transaction, so every worker and machine agrees on who is over. The memory store, one
     process's own, counts under the middleware's lock.
