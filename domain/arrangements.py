@@ -52,6 +52,7 @@ from domain.invoices import UNSETTLED
 from domain.models import Customer, Invoice, Organisation, Policy
 from domain.money import format_amount
 from domain.policies import PolicyBook, policy_for, schedule
+from domain.statement import TermsRow
 
 STATUSES = ("proposed", "accepted", "rejected", "cancelled", "broken", "completed")
 INTERVALS = ("weekly", "monthly")
@@ -87,7 +88,7 @@ class Terms:
     broken_after_days: int = 7
 
     @classmethod
-    def of(cls, row: ArrangementTerms) -> Terms:
+    def of(cls, row: ArrangementTerms | TermsRow) -> Terms:
         return cls(
             allowed=row.allowed, min_balance_cents=row.min_balance_cents, max_instalments=row.max_instalments,
             max_term_months=row.max_term_months, min_instalment_cents=row.min_instalment_cents,
@@ -285,18 +286,19 @@ def org_terms(session: Session, org_id: str) -> Terms:
     return Terms.of(row) if row is not None else DEFAULT_TERMS
 
 
-def terms_for(session: Session, customer: Customer) -> Terms:
-    """The customer's policy's terms if it overrides them, else the organisation's. One query when
-    no policy of the organisation has terms of its own (the statement page asks on every view)."""
-    rows = {
-        r.policy_id: r
-        for r in session.scalars(select(ArrangementTerms).where(ArrangementTerms.org_id == customer.org_id))
-    }
-    if any(key is not None for key in rows):
+def terms_for(session: Session, customer: Customer, rows: Sequence[ArrangementTerms | TermsRow] | None = None) -> Terms:
+    """The customer's policy's terms if it overrides them, else the organisation's. ``rows``: the
+    organisation's terms rows when already read (the statement page reads them in its one round
+    trip, ``domain.statement.read``); otherwise one query, and a second only when a policy of the
+    organisation has terms of its own."""
+    if rows is None:
+        rows = session.scalars(select(ArrangementTerms).where(ArrangementTerms.org_id == customer.org_id)).all()
+    by_policy = {r.policy_id: r for r in rows}
+    if any(key is not None for key in by_policy):
         policy = policy_for(session, customer)
-        if policy is not None and policy.id in rows:
-            return Terms.of(rows[policy.id])
-    found = rows.get(None)
+        if policy is not None and policy.id in by_policy:
+            return Terms.of(by_policy[policy.id])
+    found = by_policy.get(None)
     return Terms.of(found) if found is not None else DEFAULT_TERMS
 
 

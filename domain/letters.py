@@ -86,15 +86,9 @@ def html_of(session: Session, letter: Letter) -> str:
     return str(session.scalar(select(Document.html).where(Document.id == letter.document_id)))
 
 
-def of_customer(session: Session, customer: Customer, kinds: Sequence[str] = ("formal_notice",)) -> list[Letter]:
-    """A debtor's own letters of ``kinds``, newest first (what the portal offers as PDF)."""
-    return list(
-        session.scalars(
-            select(Letter)
-            .where(Letter.org_id == customer.org_id, Letter.customer_id == customer.id, Letter.kind.in_(kinds))
-            .order_by(Letter.letter_date.desc(), Letter.id.desc())
-        )
-    )
+# The letters a debtor can open on the portal as PDF (``domain.statement.read`` lists them): the
+# formal notices, whose content the law prescribes; the hand-over notice goes to the agency's file.
+PORTAL_KINDS = ("formal_notice",)
 
 
 @dataclass(frozen=True)

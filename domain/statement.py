@@ -32,8 +32,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from domain import letters
+from domain.arrangement_models import LIVE, Arrangement, ArrangementTerms
 from domain.invoices import UNSETTLED
-from domain.models import Customer, DebtorRequest, Invoice, Payment, ProviderAccount
+from domain.models import Customer, DebtorRequest, Invoice, Letter, Payment, ProviderAccount
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ class OpenInvoice:
     paused_until: dt.date | None
     payment_reference: str | None
     pdf_url: str | None
+    notice_sent_on: dt.date | None = None
+    costs_due_on: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,35 @@ class RecentPayment:
     status: str
     received_on: dt.date | None
     created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PortalLetter:
+    """A formal notice the debtor can open as the PDF that was posted (``domain.letters``)."""
+
+    id: str
+    kind: str
+    letter_date: dt.date
+    posted_on: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class TermsRow:
+    """An organisation's payment-plan terms as read (``domain.arrangements.Terms.of`` takes it):
+    the default row has no ``policy_id``, a policy's own row overrides it for its customers."""
+
+    policy_id: str | None
+    allowed: bool
+    min_balance_cents: int
+    max_instalments: int
+    max_term_months: int
+    min_instalment_cents: int
+    intervals: list[str]
+    first_within_days: int
+    outside: str
+    reminder_days_before: int
+    missed_after_days: int
+    broken_after_days: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +225,11 @@ class StatementView:
     payments: list[RecentPayment]
     requests: list[RecentRequest]
     providers: list[ProviderSetting]
+    # What the portal shows beside the statement: the live payment plan's id (its schedule is read
+    # only when there is one), the plan terms, the formal notices to open as PDF.
+    plan_id: str | None = None
+    terms: list[TermsRow] = field(default_factory=list)
+    letters: list[PortalLetter] = field(default_factory=list)
 
 
 _S, _T, _D, _TS, _N = String(), Text(), Date(), DateTime(timezone=True), BigInteger()
@@ -211,7 +249,7 @@ def _row(kind: str, id_: Any = None, s: tuple[Any, ...] = (), d: tuple[Any, ...]
     def pad(values: tuple[Any, ...], width: int, kind: Any) -> list[Any]:
         return [col(v, kind) for v in (*values, *[None] * (width - len(values)))]
 
-    columns = [literal(kind, _S), col(id_, _S), *pad(s, 6, _T), *pad(d, 3, _D), *pad(n, 5, _N), col(ts, _TS)]
+    columns = [literal(kind, _S), col(id_, _S), *pad(s, 6, _T), *pad(d, 5, _D), *pad(n, 9, _N), col(ts, _TS)]
     return [c.label(f"c{i}") for i, c in enumerate(columns)]  # named, so no two NULLs share a name
 
 
@@ -224,7 +262,7 @@ def _query() -> Any:
     inv = select(*_row(
         "i", Invoice.id,
         s=(Invoice.number, Invoice.currency, Invoice.status, Invoice.payment_reference, Invoice.pdf_url),
-        d=(Invoice.issue_date, Invoice.due_date, Invoice.paused_until),
+        d=(Invoice.issue_date, Invoice.due_date, Invoice.paused_until, Invoice.notice_sent_on, Invoice.costs_due_on),
         n=(Invoice.amount_cents, Invoice.open_cents, Invoice.fees_cents, Invoice.costs_cents, Invoice.interest_cents),
     )).where(*mine_inv, Invoice.status.in_(UNSETTLED), Invoice.open_cents > 0)  # fmt: skip
     pay = (
@@ -252,7 +290,21 @@ def _query() -> Any:
                         n=(case((ProviderAccount.enabled.is_(True), 1), else_=0),
                            case((ProviderAccount.api_key.is_not(None), 1), else_=0)))
                   ).where(ProviderAccount.org_id == org)  # fmt: skip
-    return union_all(inv, select(pay), select(req), cred, prov)
+    # The payment plan running or proposed (its schedule is a second query, only when there is
+    # one), the plan terms (a few rows an organisation), the formal notices the debtor can open.
+    plan = select(*_row("a", Arrangement.id)).where(
+        Arrangement.org_id == org, Arrangement.customer_id == customer, Arrangement.status.in_(LIVE))
+    flag = case((ArrangementTerms.allowed.is_(True), 1), else_=0)
+    terms = select(*_row(
+        "t", ArrangementTerms.policy_id, s=(cast(ArrangementTerms.intervals, _T), ArrangementTerms.outside),
+        n=(flag, ArrangementTerms.min_balance_cents, ArrangementTerms.max_instalments, ArrangementTerms.max_term_months,
+           ArrangementTerms.min_instalment_cents, ArrangementTerms.first_within_days,
+           ArrangementTerms.reminder_days_before, ArrangementTerms.missed_after_days,
+           ArrangementTerms.broken_after_days),
+    )).where(ArrangementTerms.org_id == org)  # fmt: skip
+    notices = select(*_row("l", Letter.id, s=(Letter.kind,), d=(Letter.letter_date, Letter.posted_on))).where(
+        Letter.org_id == org, Letter.customer_id == customer, Letter.kind.in_(letters.PORTAL_KINDS))
+    return union_all(inv, select(pay), select(req), cred, prov, plan, terms, notices)
 
 
 @functools.lru_cache(maxsize=8)
@@ -290,10 +342,13 @@ def read(session: Session, customer: Customer, as_of: dt.date, *, payments: int 
     recent_requests: list[RecentRequest] = []
     credit: dict[str, int] = {}
     settings: list[ProviderSetting] = []
-    for k, id_, s1, s2, s3, s4, s5, _s6, d1, d2, d3, n1, n2, n3, n4, n5, ts in rows:
+    plan_id: str | None = None
+    terms: list[TermsRow] = []
+    notices: list[PortalLetter] = []
+    for k, id_, s1, s2, s3, s4, s5, _s6, d1, d2, d3, d4, d5, n1, n2, n3, n4, n5, n6, n7, n8, n9, ts in rows:
         if k == "i":
             open_invoices.append(OpenInvoice(id_, s1, _day(d1), _day(d2), s2, n1, n2, n3, n4, n5, s3,  # type: ignore[arg-type]
-                                             _day(d3), s4, s5))  # fmt: skip
+                                             _day(d3), s4, s5, _day(d4), _day(d5)))  # fmt: skip
         elif k == "p":
             recent_payments.append(RecentPayment(id_, n1, s1, s2, _day(d1), _moment(ts)))
         elif k == "r":
@@ -301,10 +356,18 @@ def read(session: Session, customer: Customer, as_of: dt.date, *, payments: int 
             recent_requests.append(RecentRequest(id_, s1, s2, _day(d1), [str(i) for i in ids], _moment(ts)))
         elif k == "c":
             credit[s1] = int(n1)
-        else:
+        elif k == "v":
             settings.append(ProviderSetting(id_, [str(m) for m in json.loads(s1 or "[]")], bool(n1), bool(n2)))
+        elif k == "a":
+            plan_id = id_
+        elif k == "t":
+            terms.append(TermsRow(id_, bool(n1), n2, n3, n4, n5, [str(i) for i in json.loads(s1 or "[]")], n6, s2,
+                                  n7, n8, n9))  # fmt: skip
+        else:
+            notices.append(PortalLetter(id_, s1, _day(d1), _day(d2)))  # type: ignore[arg-type]
     open_invoices.sort(key=lambda i: (i.due_date, i.number))
     recent_payments.sort(key=lambda p: (p.created_at, p.id), reverse=True)
     recent_requests.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+    notices.sort(key=lambda letter: (letter.letter_date, letter.id), reverse=True)
     return StatementView(assemble(customer, as_of, open_invoices, credit), recent_payments, recent_requests,
-                         settings)
+                         settings, plan_id, terms, notices)  # fmt: skip

@@ -43,8 +43,12 @@ def _limits(terms: arrangements.Terms, as_of: dt.date) -> dict[str, Any]:
 def context(
     db: Session, customer: Customer, org: Organisation, as_of: dt.date, lines: list[statement.StatementLine],
     *, form: PlanForm | None = None, made: arrangements.Arrangement | None = None,
+    view: statement.StatementView | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    live = arrangements.live_of(db, org.id, customer.id)
+    """``view``: the statement's read model when the page has it (it says whether there is a plan
+    and holds the terms, so a debtor without a plan costs no further query)."""
+    has_plan = view is None or view.plan_id is not None
+    live = arrangements.live_of(db, org.id, customer.id) if has_plan else None
     out: dict[str, Any] = {"plan": live, "plan_made": made, "plan_offered": False}
     if live is not None:
         paid, shown = arrangements.current(db, live)
@@ -53,7 +57,7 @@ def context(
     candidates = [ln.invoice for ln in lines if ln.invoice.status == "open" and ln.invoice.open_cents > 0]
     if not candidates or len({inv.currency for inv in candidates}) > 1:
         return out
-    terms = arrangements.terms_for(db, customer)
+    terms = arrangements.terms_for(db, customer, view.terms if view is not None else None)
     balance = sum(inv.open_cents for inv in candidates)
     limits = _limits(terms, as_of)
     if form is None:

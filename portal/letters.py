@@ -19,8 +19,6 @@ from domain.errors import NotFound
 from portal.account import visit
 from portal.errors import PageNotFound
 
-PORTAL_KINDS = ("formal_notice",)
-
 
 class PortalLetterController(Controller):
     path = "/portal/letters"
@@ -38,7 +36,7 @@ class PortalLetterController(Controller):
             row = letters.get(db, visitor.customer.org_id, letter_id)
         except NotFound:
             raise PageNotFound() from None
-        if row.customer_id != visitor.customer.id or row.kind not in PORTAL_KINDS:
+        if row.customer_id != visitor.customer.id or row.kind not in letters.PORTAL_KINDS:
             raise PageNotFound()
         html = letters.html_of(db, row)
         db.close()

@@ -6,11 +6,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters.settings import Settings
-from domain import customers, debtor_requests, letters, providers, statement
+from domain import customers, debtor_requests, providers, statement
 from domain.models import Customer, DebtorRequest, Invoice, Organisation
 from portal import gateways
 from portal.arrangement_view import context as plan_context
@@ -79,7 +79,7 @@ def statement_context(
     country = customers.country_of(customer, org)
     payable = pay_all_ids(st.lines)
     amounts = {ln.invoice.id: ln.invoice.open_cents for ln in st.lines}
-    return plan_context(db, customer, org, as_of, st.lines) | {
+    return plan_context(db, customer, org, as_of, st.lines, view=view) | {
         "org": org,
         "customer": customer,
         "as_of": as_of,
@@ -101,21 +101,23 @@ def statement_context(
         "max_extension_days": org.max_extension_days,
         "reasons": debtor_requests.REASONS,
         "kinds": debtor_requests.KINDS,
-        "book_xix_until": book_xix_until(db, org, customer, as_of),
-        "letters": letters.of_customer(db, customer),  # the formal notices, as PDF
+        "book_xix_until": book_xix_until(org, customer, st.lines, as_of),
+        "letters": view.letters,  # the formal notices, as PDF
     }
 
 
-def book_xix_until(db: Session, org: Organisation, customer: Customer, as_of: dt.date) -> dt.date | None:
+def book_xix_until(org: Organisation, customer: Customer, lines: list[statement.StatementLine],
+                   as_of: dt.date) -> dt.date | None:  # fmt: skip
     """The last day of a Belgian consumer's running waiting period after a first reminder (art. XIX.2
-    WER), during which the consumer may ask for a payment plan; None when none runs. One small
-    query, and only for a Belgian creditor's consumers."""
+    WER), during which the consumer may ask for a payment plan; None when none runs. Read off the
+    statement's open invoices: those reminded (``notice_sent_on``) whose damages are not charged yet
+    and may be charged from a day after today (``costs_due_on``)."""
     if org.country != "BE" or customer.kind != "consumer":
         return None
-    damages_from = db.scalar(
-        select(func.max(Invoice.costs_due_on)).where(
-            Invoice.org_id == org.id, Invoice.customer_id == customer.id, Invoice.status == "open",
-            Invoice.costs_cents == 0, Invoice.notice_sent_on.is_not(None), Invoice.costs_due_on > as_of,
-        )
+    damages_from = max(
+        (inv.costs_due_on for inv in (ln.invoice for ln in lines)
+         if inv.status == "open" and inv.costs_cents == 0 and inv.notice_sent_on is not None
+         and inv.costs_due_on is not None and inv.costs_due_on > as_of),
+        default=None,
     )  # fmt: skip
     return damages_from - dt.timedelta(days=1) if damages_from is not None else None

@@ -40,3 +40,36 @@ def test_the_debtor_opens_its_formal_notice_as_pdf_and_no_one_elses(engine: Engi
         assert client.get(f"/portal/letters/{letter_id}").status_code == 404
     with TestClient(app=create_app(settings, engine=engine), base_url="http://settle.test") as anonymous:
         assert anonymous.get(path).status_code in (401, 403), "no session, no letter"
+
+
+def test_the_statement_page_reads_in_two_queries_with_a_notice_and_plan_terms(engine: Engine, settings: Settings,
+                                                                             db: Session) -> None:  # fmt: skip
+    """The morning after a run most debtors open this page: the session check and one read model
+    (invoices, payments, requests, credit, providers, plan, plan terms, letters), whatever it shows."""
+    from dataclasses import replace
+
+    from sqlalchemy import event
+
+    from domain import arrangements
+
+    org = h.creditor(db, all_by_post=False)
+    mine = h.debtor(db, org, "formal_notice", "nl", 1, consumer=True)
+    arrangements.set_terms(db, org.id, None, replace(arrangements.DEFAULT_TERMS, max_instalments=4, min_balance_cents=0))
+    db.commit()
+    run(engine, settings, db, h.AS_OF)
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    with TestClient(app=create_app(settings, engine=engine), base_url="http://settle.test") as client:
+        sign_in(client, db, settings, h.customer(db, mine.customer_id))
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            page = client.get("/portal").text
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+    selects = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH", "("))]
+    assert len(selects) == 2, selects
+    assert len(LINK.findall(page)) == 1, "the formal notice is offered"
+    assert 'name="instalments" min="2" max="4"' in page, "the organisation's own terms shape the plan form"
