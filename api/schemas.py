@@ -9,6 +9,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from api.arrangements import ArrangementRead
+from domain import organisations
 from domain.customers import country_of
 from domain.models import Customer, Invoice, Organisation, Payment, PaymentAllocation
 from domain.money import CURRENCIES, format_amount
@@ -352,8 +353,18 @@ def to_builtins(value: Any) -> Any:
     return msgspec.to_builtins(value)
 
 
+class DetailWarning(Struct):
+    """A detail the organisation's reminders need and that is not set (``domain.organisations.missing_details``)."""
+
+    field: str
+    code: str
+    message: str
+
+
 class OrganisationRead(Struct):
-    """The organisation's own details, as its e-mails, letters and portal show them."""
+    """The organisation's own details, as its e-mails, letters and portal show them, and
+    ``warnings``: what its reminders need that is not set yet (a Belgian creditor's enterprise
+    number, the IBAN)."""
 
     id: str
     slug: str
@@ -367,6 +378,7 @@ class OrganisationRead(Struct):
     enterprise_number: str | None
     country: str
     created_at: dt.datetime
+    warnings: list[DetailWarning] = []
 
     @classmethod
     def of(cls, o: Organisation) -> OrganisationRead:
@@ -374,6 +386,7 @@ class OrganisationRead(Struct):
             id=o.id, slug=o.slug, name=o.name, email=o.email, phone=o.phone, address=o.address, iban=o.iban,
             kvk_number=o.kvk_number, vat_number=o.vat_number, enterprise_number=o.enterprise_number,
             country=o.country or "NL", created_at=o.created_at,
+            warnings=[DetailWarning(m.field, m.code, m.message) for m in organisations.missing_details(o)],
         )  # fmt: skip
 
 

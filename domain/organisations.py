@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -157,3 +158,49 @@ def update(session: Session, org: Organisation, changes: dict[str, Any]) -> Orga
         session.flush()
         record(session, org.id, "organisation.updated", org, fields=sorted(changed))
     return org
+
+
+# --- what the organisation's messages need and it has not set ------------------------------
+
+
+@dataclass(frozen=True)
+class MissingDetail:
+    """A detail the organisation's reminders need and that is not set: said by ``settle org
+    create``/``update``, ``settle run`` and ``GET``/``PATCH /organisation`` (``warnings``), never
+    refused, since an organisation is set up in steps."""
+
+    field: str
+    code: str
+    message: str
+
+
+def missing_details(org: Organisation) -> list[MissingDetail]:
+    """The details the law or the debtor needs on this organisation's reminders that it lacks.
+
+    A Belgian creditor's first reminder to a consumer must give its enterprise number (art. XIX.2
+    §1 WER, Book XIX of the Code of Economic Law, in force 1 September 2023): without it the
+    reminder does not start the waiting period that damages need. Without an IBAN no e-mail or
+    letter can tell a debtor where to transfer, and none carries the scan-to-pay code."""
+    out: list[MissingDetail] = []
+    if (org.country or "NL") == "BE" and not org.enterprise_number:
+        out.append(MissingDetail(
+            "enterprise_number", "enterprise_number_missing",
+            "a Belgian creditor's reminders to consumers must state its enterprise number (art. XIX.2 WER)",
+        ))  # fmt: skip
+    if not org.iban:
+        out.append(MissingDetail(
+            "iban", "iban_missing",
+            "reminders and letters show no account to transfer to and no scan-to-pay code without an IBAN",
+        ))  # fmt: skip
+    return out
+
+
+def lacking(session: Session, org_id: str | None = None) -> list[tuple[Organisation, list[MissingDetail]]]:
+    """Every organisation (or ``org_id``) with a detail missing, in one query: what ``settle run``
+    warns about before it sends."""
+    stmt = select(Organisation).where(
+        ((Organisation.country == "BE") & Organisation.enterprise_number.is_(None)) | Organisation.iban.is_(None)
+    )
+    if org_id is not None:
+        stmt = stmt.where(Organisation.id == org_id)
+    return [(org, missing_details(org)) for org in session.scalars(stmt.order_by(Organisation.slug))]

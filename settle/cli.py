@@ -21,6 +21,7 @@ from adapters.db import make_engine, make_sessionmaker
 from adapters.settings import Settings, SettingsError
 from domain import apikeys, organisations
 from domain.errors import DomainError
+from domain.models import Organisation
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -127,6 +128,7 @@ def org_create(name: str, slug: str | None, country: str) -> None:
         click.echo(f"organisation: {organisation.slug}")
         click.echo(f"api key:      {key.key}")
         click.echo("Keep the API key now: only its hash is stored.", err=True)
+        warn_missing(organisation)
 
 
 _DETAIL_OPTIONS = {
@@ -169,6 +171,16 @@ def org_update(slug: str, **details: str | None) -> None:
             value = getattr(organisation, field)
             shown = str(value).replace("\n", ", ") if value else "-"
             click.echo(f"{option[2:]:<18} {shown}")
+        warn_missing(organisation)
+
+
+def warn_missing(organisation: Organisation, missing: list[organisations.MissingDetail] | None = None) -> None:
+    """Say on stderr what the organisation's reminders need and it has not set, with the option
+    that sets it (``domain.organisations.missing_details``)."""
+    for m in organisations.missing_details(organisation) if missing is None else missing:
+        option = _DETAIL_OPTIONS.get(m.field, m.field)
+        click.echo(f"settle: warning: {organisation.slug}: {m.message}; set it with "
+                   f"settle org update {organisation.slug} {option} …", err=True)  # fmt: skip
 
 
 @org.command("set-provider")
@@ -327,6 +339,10 @@ def run_command(as_of: str | None, slug: str | None, dry_run: bool) -> None:
     except SettingsError as exc:
         fail(f"{exc} (reminders carry signed portal links)")
     engine = ready_engine(settings)
+    with make_sessionmaker(engine)() as session:
+        for organisation, missing in organisations.lacking(session):
+            if slug is None or organisation.slug == slug:
+                warn_missing(organisation, missing)
     bar = None
     if sys.stdout.isatty() and not dry_run:
         bar = click.progressbar(length=0, label="planning", show_pos=True)

@@ -80,7 +80,43 @@ def test_org_update_sets_every_detail_and_refuses_bad_numbers(scratch_database: 
         engine.dispose()
 
 
+def test_a_belgian_creditor_without_enterprise_number_is_warned_at_setup_and_by_each_run(
+    scratch_database: Any,
+) -> None:
+    """Its reminders to consumers must state the number (art. XIX.2 WER): the CLI says so, naming
+    the option that sets it, and stops saying so once it is set."""
+    url = scratch_database()
+    env = _env(url, SETTLE_SECRET_KEYS="k" * 40)
+    created = run("org", "create", "--name", "Gent Groothandel", "--slug", "gent", "--country", "BE", env=env)
+    assert created.returncode == 0, created.stderr
+    assert "gent: a Belgian creditor's reminders to consumers must state its enterprise number" in created.stderr
+    assert "settle org update gent --enterprise-number" in created.stderr
+    assert "settle org update gent --iban" in created.stderr
+    dutch = run("org", "create", "--name", "Noord", "--slug", "noord", env=env)
+    assert "enterprise number" not in dutch.stderr and "settle org update noord --iban" in dutch.stderr
+    ran = run("run", "--as-of", "2026-12-01", env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert "warning: gent: a Belgian creditor's reminders" in ran.stderr and "warning: noord:" in ran.stderr
+    only = run("run", "--as-of", "2026-12-01", "--org", "noord", env=env)
+    assert "gent" not in only.stderr, "a run for one organisation speaks of that one only"
+    done = run("org", "update", "gent", "--enterprise-number", "0403170701", "--iban", "BE71096123456769", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "warning" not in done.stderr, done.stderr
+    again = run("run", "--as-of", "2026-12-01", "--org", "gent", env=env)
+    assert again.returncode == 0 and "warning" not in again.stderr, again.stderr
+
+
 # --- the API ------------------------------------------------------------------------------
+
+
+def test_the_organisation_says_what_its_reminders_still_need(api: Api) -> None:
+    fresh = api.get("/organisation").json()
+    assert [w["code"] for w in fresh["warnings"]] == ["iban_missing"] and fresh["warnings"][0]["field"] == "iban"
+    belgian = api.patch("/organisation", json={"country": "BE"}).json()
+    assert [w["code"] for w in belgian["warnings"]] == ["enterprise_number_missing", "iban_missing"]
+    assert "XIX.2" in belgian["warnings"][0]["message"]
+    done = api.patch("/organisation", json={"enterprise_number": "0403170701", "iban": "BE71096123456769"}).json()
+    assert done["warnings"] == [] and api.get("/organisation").json()["warnings"] == []
 
 
 def test_patch_organisation_sets_every_detail(api: Api, tenant: Tenant) -> None:
