@@ -74,6 +74,9 @@ class ArrangementRead(Struct):
     ended_on: dt.date | None
     note: str | None
     created_at: dt.datetime
+    held_until: Annotated[dt.date | None, Meta(description=(
+        "A proposal waiting for a decision holds its invoices' dunning until this day (the terms' decision_days "
+        "after it was made); null for a plan accepted at once"))] = None  # fmt: skip
 
 
 class ArrangementPage(Struct):
@@ -98,6 +101,8 @@ class TermsBody(Struct, forbid_unknown_fields=True):
     reminder_days_before: Annotated[int, Meta(ge=0, le=30)] = 3
     missed_after_days: Annotated[int, Meta(ge=0, le=60)] = 3
     broken_after_days: Annotated[int, Meta(ge=1, le=60)] = 7
+    decision_days: Annotated[int, Meta(ge=0, le=60, description=(
+        "How long a proposal waiting for a decision holds its invoices' dunning; 0: not at all"))] = 14  # fmt: skip
 
 
 class TermsRead(TermsBody):
@@ -114,12 +119,13 @@ EXAMPLE: dict[str, Any] = {
     "instalments": [_INSTALMENT, {**_INSTALMENT, "position": 2, "due_date": "2026-05-01"},
                     {**_INSTALMENT, "position": 3, "due_date": "2026-06-01", "amount": "33.34"}],
     "proposed_on": "2026-03-02", "decided_on": "2026-03-02", "ended_on": None, "note": "agreed by phone",
-    "created_at": "2026-03-02T09:30:00.000000+00:00",
+    "created_at": "2026-03-02T09:30:00.000000+00:00", "held_until": None,
 }  # fmt: skip
 TERMS_EXAMPLE: dict[str, Any] = {
     "allowed": True, "min_balance": "50.00", "max_instalments": 6, "max_term_months": 6, "min_instalment": "10.00",
     "intervals": ["weekly", "monthly"], "first_within_days": 30, "outside": "not_offered",
-    "reminder_days_before": 3, "missed_after_days": 3, "broken_after_days": 7, "policy_id": None, "own": False,
+    "reminder_days_before": 3, "missed_after_days": 3, "broken_after_days": 7, "decision_days": 14,
+    "policy_id": None, "own": False,
 }  # fmt: skip
 
 
@@ -148,7 +154,7 @@ def read_many(db: Session, org_id: str, rows: list[Arrangement]) -> list[Arrange
             instalments=[InstalmentRead(i.position, i.due_date, format_amount(i.amount_cents), r.currency,
                                         i.status, format_amount(i.paid_cents)) for i in shown],  # type: ignore[arg-type]
             proposed_on=r.proposed_on, decided_on=r.decided_on, ended_on=r.ended_on, note=r.note,
-            created_at=r.created_at,
+            created_at=r.created_at, held_until=r.held_until,
         ))  # fmt: skip
     return out
 
@@ -161,7 +167,7 @@ def _terms_read(terms: arrangements.Terms, policy_id: str | None, own: bool) -> 
         intervals=list(terms.intervals), first_within_days=terms.first_within_days,  # type: ignore[arg-type]
         outside=terms.outside,  # type: ignore[arg-type]
         reminder_days_before=terms.reminder_days_before, missed_after_days=terms.missed_after_days,
-        broken_after_days=terms.broken_after_days, policy_id=policy_id, own=own,
+        broken_after_days=terms.broken_after_days, decision_days=terms.decision_days, policy_id=policy_id, own=own,
     )  # fmt: skip
 
 
@@ -179,7 +185,7 @@ def _terms_of(body: TermsBody) -> arrangements.Terms:
         intervals=tuple(dict.fromkeys(body.intervals)),
         first_within_days=body.first_within_days, outside=body.outside,
         reminder_days_before=body.reminder_days_before, missed_after_days=body.missed_after_days,
-        broken_after_days=body.broken_after_days,
+        broken_after_days=body.broken_after_days, decision_days=body.decision_days,
     )  # fmt: skip
 
 
@@ -199,8 +205,9 @@ class ArrangementController(Controller):
                data: ArrangementCreate) -> Response[Any]:  # fmt: skip
         """A plan the back office made (e.g. agreed by phone): ``instalments`` equal instalments of the
         open balance of ``invoice_ids`` (none: all the customer's open invoices), the rounding on the last,
-        from ``first_due_date`` ``weekly`` or ``monthly``. Accepted at once: its invoices are not dunned
-        while it holds. A customer has at most one proposed or running plan (409)."""
+        from ``first_due_date`` ``weekly`` or ``monthly``. Accepted at once (the back office is the
+        person deciding, so it never waits): its invoices are not dunned while it holds. A customer
+        has at most one proposed or running plan (409)."""
         try:
             customer = customers.get(db, auth.org_id, data.customer_id)
         except NotFound:
@@ -266,7 +273,8 @@ class ArrangementController(Controller):
                               description="The plan, rejected"))  # fmt: skip
     def reject(self, request: Request[Any, Any, Any], db: Session, auth: Auth, arrangement_id: str,
                data: ArrangementDecide) -> Response[Any]:  # fmt: skip
-        """Reject a proposed plan (``note``: why, shown to the debtor); the debtor is told by e-mail."""
+        """Reject a proposed plan (``note``: why, shown to the debtor); the debtor is told by e-mail, and
+        the invoices the proposal held are dunned again from the next day, where their track stood."""
         return self._decide(request, db, auth, arrangement_id, data, "reject")
 
     @post("/{arrangement_id:str}/cancel", opt={"scope": "arrangements:write"}, sync_to_thread=True, status_code=200,

@@ -159,6 +159,9 @@ PREVIEW: dict[str, Any] = {
     "items": [{"customer_id": CUSTOMER["id"], "customer_name": "Bakkerij Jansen B.V.", "kind": "reminder",
                "channel": "email", "to": "ap@jansen.example", "invoices": ["F-2026-0042"], "skipped": []}],
     "examined": 1, "messages": 1, "tasks": 0, "skipped": 0,
+    "arrangements": [{"kind": "instalment_reminder", "arrangement_id": "arr_01JNQ5A1B2", "customer_id": CUSTOMER["id"],
+                      "customer_name": "Bakkerij Jansen B.V.", "to": "ap@jansen.example", "instalment": 2,
+                      "amount": "33.33", "currency": "EUR"}],
 }  # fmt: skip
 EVENT: dict[str, Any] = {
     "id": "evt_01JNQ44F3X", "kind": "invoice.created", "subject_type": "invoice", "subject_id": INVOICE["id"],

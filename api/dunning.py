@@ -15,11 +15,13 @@ from api import docs, idempotency
 from api.auth import Auth
 from api.docs import responses
 from api.pagination import Cursor, Limit, check_limit, page
+from domain import arrangements
 from domain import tasks as tasks_mod
 from domain.dunning import engine as dunning
 from domain.errors import ValidationError
 from domain.invoices import check_day
 from domain.models import Event, Task
+from domain.money import format_amount
 
 TaskStatus = Literal["open", "done"]
 
@@ -63,6 +65,20 @@ class PreviewItem(Struct):
     skipped: list[dict[str, str]]
 
 
+class PlanPreviewItem(Struct):
+    """One thing the run's payment-plan stage would do (``domain.arrangements.preview_day``)."""
+
+    kind: Literal["instalment_reminder", "instalment_missed", "arrangement_broken", "instalment_paid",
+                  "arrangement_completed", "hold_lapsed"]  # fmt: skip
+    arrangement_id: str
+    customer_id: str
+    customer_name: str
+    to: str | None
+    instalment: int | None
+    amount: str
+    currency: str
+
+
 class Preview(Struct):
     as_of: dt.date
     items: list[PreviewItem]
@@ -70,6 +86,7 @@ class Preview(Struct):
     messages: int
     tasks: int
     skipped: int
+    arrangements: list[PlanPreviewItem] = []
 
 
 class EventOut(Struct):
@@ -135,11 +152,15 @@ class DunningController(Controller):
          responses=responses(Preview, docs.PREVIEW, description="What a run on as_of would do"))
     def preview(self, request: Request[Any, Any, Any], auth: Auth, composer: JinjaComposer,
                 as_of: dt.date | None = None) -> Preview:
-        """Exactly what ``settle run --as-of`` would do for this organisation, changing nothing."""
+        """Exactly what ``settle run --as-of`` would do for this organisation, changing nothing; its
+        payment plans' part (instalment reminders, missed instalments, broken and completed plans,
+        proposals whose hold on dunning runs out) under ``arrangements``."""
         day = as_of or dt.date.today()
         check_day(day, "as_of")  # far dates overflow the interest arithmetic
         factory = request.app.state.sessions.reader
         summary = dunning.plan(factory, as_of=day, composer=composer, org_id=auth.org_id, dry_run=True)
+        with factory() as session:
+            notices = arrangements.preview_day(session, day, auth.org_id)
         return Preview(
             as_of=day,
             items=[PreviewItem(customer_id=p.customer_id, customer_name=p.customer_name, kind=p.kind,
@@ -147,6 +168,10 @@ class DunningController(Controller):
                                skipped=[{"invoice": n, "step": k} for n, k in p.skipped])
                    for p in summary.plan],
             examined=summary.examined, messages=summary.messages, tasks=summary.tasks, skipped=summary.skipped,
+            arrangements=[PlanPreviewItem(kind=n.kind, arrangement_id=n.arrangement_id,  # type: ignore[arg-type]
+                                          customer_id=n.customer_id, customer_name=n.customer_name, to=n.to,
+                                          instalment=n.instalment, amount=format_amount(n.amount_cents),
+                                          currency=n.currency) for n in notices],
         )
 
 

@@ -6,7 +6,9 @@
 - ``Arrangement``: one plan for some of a customer's invoices, with the terms that were
   agreed copied onto it (a later change of the organisation's terms never moves a plan
   under the debtor's feet). At most one live plan (``proposed`` or ``accepted``) per
-  customer: a unique partial index, so two proposals racing cannot both land.
+  customer: a unique partial index, so two proposals racing cannot both land. A proposal
+  waiting for a decision holds its invoices' dunning until ``held_until`` (the terms'
+  ``decision_days`` after it was made).
 - ``ArrangementInstalment``: one instalment; ``reminded_on``, ``missed_on`` are the days its
   messages were queued, set by compare-and-set so that each is sent once.
 """
@@ -50,6 +52,7 @@ class ArrangementTerms(Base):
     reminder_days_before: Mapped[int] = mapped_column()
     missed_after_days: Mapped[int] = mapped_column()
     broken_after_days: Mapped[int] = mapped_column()
+    decision_days: Mapped[int] = mapped_column(default=14, server_default=text("14"))
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -86,6 +89,7 @@ class Arrangement(Base):
     proposed_on: Mapped[dt.date] = mapped_column()
     decided_on: Mapped[dt.date | None] = mapped_column()
     ended_on: Mapped[dt.date | None] = mapped_column()
+    held_until: Mapped[dt.date | None] = mapped_column()  # a proposal's hold on dunning ends this day
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -51,13 +51,16 @@ from domain.events import record
 from domain.invoices import UNSETTLED
 from domain.models import Customer, Invoice, Organisation, Policy
 from domain.money import format_amount
-from domain.policies import PolicyBook, policy_for, schedule
+from domain.policies import PolicyBook, end_pause, policy_for, schedule
 from domain.statement import TermsRow
 
 STATUSES = ("proposed", "accepted", "rejected", "cancelled", "broken", "completed")
 INTERVALS = ("weekly", "monthly")
 OUTSIDE = ("review", "not_offered")
 PAUSE_REASON = "payment arrangement"
+# A proposal waiting for the back office holds its invoices too, under a reason of its own: a
+# rejection, a cancellation or the end of the wait releases only the hold the proposal made.
+PROPOSED_REASON = "payment arrangement proposed"
 # Hard limits, whoever makes the plan: a plan of one instalment is a promise, not a plan.
 MIN_INSTALMENTS, MAX_INSTALMENTS = 2, 60
 MAX_FIRST_DAYS = 365
@@ -73,7 +76,10 @@ class Terms:
     all for a balance below ``min_balance_cents``). ``reminder_days_before``: the reminder
     before each instalment; ``missed_after_days``: the days after an instalment's date before
     it counts as missed and gets its one reminder; ``broken_after_days``: the days after that
-    reminder before the plan is broken."""
+    reminder before the plan is broken. ``decision_days``: how long a proposal waiting for a
+    decision holds its invoices' dunning (a debtor who asked for a plan gets no reminder about
+    it the next morning); bounded, so that a proposal nobody looks at does not stop dunning for
+    good. 0: a waiting proposal holds nothing."""
 
     allowed: bool = True
     min_balance_cents: int = 5_000
@@ -86,15 +92,20 @@ class Terms:
     reminder_days_before: int = 3
     missed_after_days: int = 3
     broken_after_days: int = 7
+    decision_days: int = 14
 
     @classmethod
     def of(cls, row: ArrangementTerms | TermsRow) -> Terms:
+        """The terms of a stored row. The statement page's ``TermsRow`` does not carry
+        ``decision_days`` (the portal's form does not need it; ``propose`` reads the rows itself):
+        from one, it is the default."""
         return cls(
             allowed=row.allowed, min_balance_cents=row.min_balance_cents, max_instalments=row.max_instalments,
             max_term_months=row.max_term_months, min_instalment_cents=row.min_instalment_cents,
             intervals=tuple(row.intervals), first_within_days=row.first_within_days, outside=row.outside,
             reminder_days_before=row.reminder_days_before, missed_after_days=row.missed_after_days,
             broken_after_days=row.broken_after_days,
+            decision_days=row.decision_days if isinstance(row, ArrangementTerms) else cls.decision_days,
         )  # fmt: skip
 
 
@@ -316,6 +327,7 @@ def validate_terms(terms: Terms) -> Terms:
     positive("reminder_days_before", terms.reminder_days_before, 0, 30)
     positive("missed_after_days", terms.missed_after_days, 0, 60)
     positive("broken_after_days", terms.broken_after_days, 1, 60)
+    positive("decision_days", terms.decision_days, 0, 60)
     if not terms.intervals or any(i not in INTERVALS for i in terms.intervals) or len(set(terms.intervals)) != len(
         terms.intervals
     ):
@@ -441,7 +453,8 @@ def propose(
     """Make a plan. From the portal, within the terms it is accepted at once; outside them it
     waits for a decision (``review``) or is refused naming the field (``not_offered``). The back
     office (``origin`` ``api``) is the person deciding: its plan is accepted at once, within
-    the hard limits only."""
+    the hard limits only, so it never waits. A plan that waits holds its invoices' dunning for
+    the terms' ``decision_days`` (``hold_proposal``)."""
     if live_of(session, customer.org_id, customer.id) is not None:
         raise Conflict("this customer already has a payment plan that is proposed or running", "customer_id")
     text = (note or "").strip() or None
@@ -472,13 +485,41 @@ def propose(
                                           due_date=p.due_date, amount_cents=p.amount_cents, paid_cents=0,
                                           status="pending"))  # fmt: skip
     session.flush()
+    waits = origin == "portal" and bool(outside)
+    if waits:
+        hold_proposal(session, arrangement, terms.decision_days, as_of)
     record(session, customer.org_id, "arrangement.proposed", arrangement, actor=actor, origin=origin,
            total_cents=found.total_cents, instalments=instalments, interval=interval,
            first_due_date=first_due_date.isoformat(), outside=[o.code for o in found.outside],
-           invoices=[inv.number for inv in found.invoices])  # fmt: skip
-    if origin != "portal" or not outside:
+           invoices=[inv.number for inv in found.invoices],
+           held_until=arrangement.held_until.isoformat() if arrangement.held_until else None)  # fmt: skip
+    if not waits:
         _accept(session, arrangement, as_of, actor=actor or f"customer:{customer.id}", automatic=origin == "portal")
     return arrangement
+
+
+def hold_proposal(session: Session, arrangement: Arrangement, days: int, as_of: dt.date) -> None:
+    """A proposal waiting for a decision holds its invoices' dunning until ``days`` from now
+    (``held_until``): the debtor who asked for a plan gets no reminder about these invoices while
+    the back office decides. A pause already running longer (an extension asked before) is kept
+    as it is, and its reason with it, so that releasing the proposal never cuts it short."""
+    if days <= 0:
+        return
+    until = as_of + dt.timedelta(days=days)
+    arrangement.held_until = until
+    policy = policy_for(session, session.get_one(Customer, arrangement.customer_id))
+    _hold(_plan_invoices(session, arrangement), until, lambda _inv: policy)
+
+
+def _hold(invoices: Sequence[Invoice], until: dt.date, policy_of: Callable[[Invoice], Policy | None]) -> int:
+    """Put the proposal's hold (``PROPOSED_REASON`` until ``until``) on the open invoices not
+    paused as long already; how many it held."""
+    loose = [inv for inv in invoices if inv.status == "open" and (inv.paused_until is None or inv.paused_until < until)]
+    for inv in loose:
+        inv.paused_until = until
+        inv.pause_reason = PROPOSED_REASON
+        schedule(inv, policy_of(inv))
+    return len(loose)
 
 
 def instalments_of(session: Session, arrangement_ids: Sequence[str]) -> dict[str, list[ArrangementInstalment]]:
@@ -518,7 +559,8 @@ def _accept(session: Session, arrangement: Arrangement, as_of: dt.date, *, actor
     policy = policy_for(session, customer)
     for inv in _plan_invoices(session, arrangement):
         if inv.status in UNSETTLED:
-            inv.paused_until = until
+            # The proposal's hold (or a longer pause) goes on as the plan's, never shorter.
+            inv.paused_until = max(until, inv.paused_until or until)
             inv.pause_reason = PAUSE_REASON
             schedule(inv, policy)
     arrangement.status = "accepted"
@@ -561,7 +603,7 @@ def _release(session: Session, plans: Sequence[Arrangement], as_of: dt.date) -> 
     if not invoices:
         return
     customers = _by_id(session, Customer, {i.customer_id for i in invoices})
-    began = {i: p.decided_on or p.proposed_on for p in plans for i in p.invoice_ids}
+    began = {i: _hold_began(p) for p in plans for i in p.invoice_ids}
     books: dict[str, PolicyBook] = {}
     resume = as_of + dt.timedelta(days=1)
     for inv in invoices:
@@ -570,13 +612,65 @@ def _release(session: Session, plans: Sequence[Arrangement], as_of: dt.date) -> 
             book = books[inv.org_id] = PolicyBook.load(session, inv.org_id, customers.values())
         inv.paused_until = resume
         schedule(inv, book.policy_for(customers[inv.customer_id]))
-        waiting = inv.costs_due_on if customers[inv.customer_id].kind == "consumer" and not inv.costs_cents else None
-        if waiting is not None and waiting > began[inv.id]:
-            # The consumer's term before costs (the fourteen-day letter, Book XIX's waiting period) was
-            # still running when the plan began: what was left of it runs again from the resume day.
-            inv.costs_due_on = resume + (waiting - began[inv.id])
-            if inv.next_action_on is None or inv.costs_due_on < inv.next_action_on:
-                inv.next_action_on = inv.costs_due_on
+        _resume_costs(inv, customers[inv.customer_id], began[inv.id], resume)
+
+
+def _hold_began(plan: Arrangement) -> dt.date:
+    """The day the plan's hold began: the day it was proposed when it was accepted while the
+    proposal still held its invoices, else the day it was accepted."""
+    decided = plan.decided_on or plan.proposed_on
+    if plan.held_until is not None and decided <= plan.held_until:
+        return plan.proposed_on
+    return decided
+
+
+def _resume_costs(inv: Invoice, customer: Customer, began: dt.date, resume: dt.date) -> None:
+    """The consumer's term before costs (the fourteen-day letter, Book XIX's waiting period) that
+    was still running when a hold began: what was left of it runs again from the resume day."""
+    waiting = inv.costs_due_on if customer.kind == "consumer" and not inv.costs_cents else None
+    if inv.status == "open" and waiting is not None and waiting > began:
+        inv.costs_due_on = resume + (waiting - began)
+        if inv.next_action_on is None or inv.costs_due_on < inv.next_action_on:
+            inv.next_action_on = inv.costs_due_on
+
+
+def _release_proposals(session: Session, plans: Sequence[Arrangement], as_of: dt.date, *,
+                       lapsed: bool = False) -> list[Invoice]:  # fmt: skip
+    """End the holds these proposals put on their invoices (only those: a pause of another reason
+    is not the proposal's to end); the invoices released. Rejected or cancelled, the hold ends the
+    next day, like a plan's (never a reminder on the day the debtor hears the answer). A wait that
+    ran out (``lapsed``, the proposal still undecided) ends on its ``held_until`` day: the pause is
+    lifted now, before the dunning claims, as the engine would lift it (the anchor moves so that
+    the next step falls on that day, ``domain.dunning.rules.anchor_after_pause``). Either way
+    dunning resumes with the step the invoice stood at, and a consumer's term before costs keeps
+    what was left of it."""
+    ids = sorted({i for p in plans for i in p.invoice_ids})
+    if not ids:
+        return []
+    stmt = select(Invoice).where(Invoice.id.in_(ids), Invoice.status.in_(UNSETTLED),
+                                 Invoice.pause_reason == PROPOSED_REASON)  # fmt: skip
+    if lapsed:
+        stmt = stmt.where(Invoice.paused_until <= as_of)
+    invoices = list(session.scalars(stmt.order_by(Invoice.id).with_for_update()))
+    if not invoices:
+        return []
+    owner = {i: p for p in plans for i in p.invoice_ids}
+    customers = _by_id(session, Customer, {i.customer_id for i in invoices})
+    books: dict[str, PolicyBook] = {}
+    tomorrow = as_of + dt.timedelta(days=1)
+    for inv in invoices:
+        book = books.get(inv.org_id)
+        if book is None:
+            book = books[inv.org_id] = PolicyBook.load(session, inv.org_id, customers.values())
+        policy = book.policy_for(customers[inv.customer_id])
+        resume = min(inv.paused_until or tomorrow, tomorrow)
+        if lapsed:
+            end_pause(inv, policy, resume)
+        else:
+            inv.paused_until = resume
+        schedule(inv, policy)
+        _resume_costs(inv, customers[inv.customer_id], owner[inv.id].proposed_on, resume)
+    return invoices
 
 
 def decide(
@@ -607,6 +701,7 @@ def decide(
         arrangement.status = "rejected"
         arrangement.decided_on = as_of
         arrangement.ended_on = as_of
+        _release_proposals(session, [arrangement], as_of)
         record(session, org_id, "arrangement.rejected", arrangement, actor=actor, note=text)
     else:
         was = arrangement.status
@@ -614,6 +709,8 @@ def decide(
         arrangement.ended_on = as_of
         if was == "accepted":
             _release(session, [arrangement], as_of)
+        else:
+            _release_proposals(session, [arrangement], as_of)
         record(session, org_id, "arrangement.cancelled", arrangement, actor=actor, was=was, note=text)
     session.flush()
     if composer is not None and decision in ("accept", "reject"):
@@ -729,6 +826,8 @@ class DaySummary:
     broken: int = 0
     completed: int = 0
     paid: int = 0
+    lapsed: int = 0  # proposals whose hold on dunning ran out undecided
+    held: int = 0  # a waiting proposal's invoices put back on hold
 
 
 def instalment_key(kind: str, instalment_id: str) -> str:
@@ -745,7 +844,8 @@ def run_day(
     events and outbox rows. Each message has its key (``instalment_reminder:<instalment>``,
     ``instalment_missed:<instalment>``, ``arrangement_broken:<plan>``) and each instalment's day
     is set by compare-and-set, so a message is queued once whatever runs at once or again.
-    The few messages of a batch are rendered in its transaction (like a portal acknowledgement)."""
+    The few messages of a batch are rendered in its transaction (like a portal acknowledgement).
+    Then the proposals waiting for a decision (``_proposal_batch``)."""
     summary = DaySummary()
     after = ""
     while True:
@@ -762,10 +862,81 @@ def run_day(
                 stmt = stmt.with_for_update(skip_locked=True)
             plans = list(session.scalars(stmt))
             if not plans:
-                return summary
+                break
             after = plans[-1].id
             _day_batch(session, plans, as_of, composer, summary)
             session.commit()
+    after = ""
+    while True:
+        with factory() as session:
+            plans = list(session.scalars(_waiting(as_of, org_id, after, batch_size, session, lock=True)))
+            if not plans:
+                return summary
+            after = plans[-1].id
+            _proposal_batch(session, plans, as_of, summary)
+            session.commit()
+
+
+def _waiting(as_of: dt.date, org_id: str | None, after: str, batch_size: int, session: Session, *,
+             lock: bool) -> Any:  # fmt: skip
+    """A batch of the proposals that hold their invoices while they wait for a decision."""
+    stmt = (
+        select(Arrangement)
+        .where(Arrangement.status == "proposed", Arrangement.held_until.is_not(None), Arrangement.id > after)
+        .order_by(Arrangement.id)
+        .limit(batch_size)
+    )
+    if org_id is not None:
+        stmt = stmt.where(Arrangement.org_id == org_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return stmt
+
+
+def _proposal_batch(session: Session, plans: list[Arrangement], as_of: dt.date, summary: DaySummary) -> None:
+    """Proposals waiting for a decision: a hold whose wait ran out (``held_until`` today or
+    before) is released, so dunning resumes today where it stood, and the back office sees
+    ``arrangement.hold_lapsed`` (the proposal still waits: accepting it holds the invoices
+    again); a hold still running is put back on invoices something else paused or resumed for a
+    shorter time meanwhile (a promise asked in the portal, ``/resume``), as a plan's is
+    (``_rehold``): to dun them before the wait ends, reject the proposal. A longer pause is left
+    as it is."""
+    ended = [p for p in plans if p.held_until is not None and p.held_until <= as_of]
+    released = _release_proposals(session, ended, as_of, lapsed=True)
+    for plan in ended:
+        mine = [inv for inv in released if inv.id in plan.invoice_ids]
+        if mine:
+            summary.lapsed += 1
+            record(session, plan.org_id, "arrangement.hold_lapsed", plan,
+                   held_until=plan.held_until.isoformat() if plan.held_until else None,
+                   invoices=[inv.number for inv in mine])  # fmt: skip
+    running = [p for p in plans if p.held_until is not None and p.held_until > as_of]
+    ids = sorted({i for p in running for i in p.invoice_ids})
+    if not ids:
+        return
+    loose = list(
+        session.scalars(
+            select(Invoice)
+            .where(Invoice.id.in_(ids), Invoice.status == "open",
+                   (Invoice.pause_reason.is_(None)) | (Invoice.pause_reason != PROPOSED_REASON))
+            .order_by(Invoice.id)
+            .with_for_update()
+        )
+    )  # fmt: skip
+    if not loose:
+        return
+    customers = _by_id(session, Customer, {i.customer_id for i in loose})
+    books: dict[str, PolicyBook] = {}
+
+    def policy_of(inv: Invoice) -> Policy | None:
+        book = books.get(inv.org_id)
+        if book is None:
+            book = books[inv.org_id] = PolicyBook.load(session, inv.org_id, customers.values())
+        return book.policy_for(customers[inv.customer_id])
+
+    for plan in running:
+        assert plan.held_until is not None
+        summary.held += _hold([inv for inv in loose if inv.id in plan.invoice_ids], plan.held_until, policy_of)
 
 
 def _day_batch(session: Session, plans: list[Arrangement], as_of: dt.date, composer: Composer,
@@ -836,6 +1007,83 @@ def _day_batch(session: Session, plans: list[Arrangement], as_of: dt.date, compo
     _rehold(session, [p for p in plans if p.id not in ended], instalments, as_of)
     session.flush()
     outbox.insert(session, messages)
+
+
+@dataclass(frozen=True)
+class PlanNotice:
+    """One thing a run would do for a payment plan (``preview_day``): ``kind`` is the message's
+    (``instalment_reminder``, ``instalment_missed``, ``arrangement_broken``) or, without a
+    message, ``instalment_paid``, ``arrangement_completed`` or ``hold_lapsed`` (a waiting
+    proposal's hold ends, so its invoices are dunned again from this run)."""
+
+    kind: str
+    arrangement_id: str
+    customer_id: str
+    customer_name: str
+    to: str | None
+    instalment: int | None
+    amount_cents: int
+    currency: str
+
+
+def preview_day(session: Session, as_of: dt.date, org_id: str | None = None) -> list[PlanNotice]:
+    """What ``run_day`` on ``as_of`` would do, reading only (no lock, nothing written): the same
+    ``decide_day`` over the accepted plans as they stand, less the messages already queued, and
+    the proposals whose wait runs out. For ``settle run --dry-run`` and the dunning preview; a
+    handful of queries whatever the number of plans."""
+    stmt = select(Arrangement).where(Arrangement.status == "accepted").order_by(Arrangement.id)
+    waiting = select(Arrangement).where(Arrangement.status == "proposed", Arrangement.held_until <= as_of)
+    if org_id is not None:
+        stmt, waiting = stmt.where(Arrangement.org_id == org_id), waiting.where(Arrangement.org_id == org_id)
+    plans = list(session.scalars(stmt))
+    lapsing = list(session.scalars(waiting.order_by(Arrangement.id)))
+    if lapsing:
+        ids = sorted({i for p in lapsing for i in p.invoice_ids})
+        still = set(session.scalars(select(Invoice.id).where(
+            Invoice.id.in_(ids), Invoice.status.in_(UNSETTLED), Invoice.pause_reason == PROPOSED_REASON,
+            Invoice.paused_until <= as_of)))  # fmt: skip
+        lapsing = [p for p in lapsing if still.intersection(p.invoice_ids)]
+    if not plans and not lapsing:
+        return []
+    instalments = instalments_of(session, [p.id for p in plans])
+    opened = open_cents(session, sorted({i for p in plans for i in p.invoice_ids}))
+    customers = _by_id(session, Customer, {p.customer_id for p in [*plans, *lapsing]})
+    out: list[PlanNotice] = []
+    keyed: list[tuple[str, PlanNotice]] = []
+    for plan in plans:
+        rows = instalments[plan.id]
+        by_pos = {r.position: r for r in rows}
+        customer = customers[plan.customer_id]
+        paid = paid_towards(plan, opened)
+        state = PlanState(plan.id, plan.total_cents, plan.reminder_days_before, plan.missed_after_days,
+                          plan.broken_after_days, tuple(_state(r) for r in rows))  # fmt: skip
+        day = decide_day(state, paid, as_of)
+
+        def notice(kind: str, pos: int | None, cents: int, plan: Arrangement = plan,
+                   customer: Customer = customer) -> PlanNotice:  # fmt: skip
+            return PlanNotice(kind, plan.id, customer.id, customer.name, customer.email, pos, cents, plan.currency)
+
+        out += [notice("instalment_paid", pos, by_pos[pos].amount_cents) for pos in day.paid]
+        if day.completed:
+            out.append(notice("arrangement_completed", None, plan.total_cents))
+            continue
+        now = {i.position: i for i in day.instalments}
+        for pos in day.reminders:
+            keyed.append((instalment_key("instalment_reminder", by_pos[pos].id),
+                          notice("instalment_reminder", pos, now[pos].amount_cents - now[pos].paid_cents)))  # fmt: skip
+        for pos in day.missed:
+            keyed.append((instalment_key("instalment_missed", by_pos[pos].id),
+                          notice("instalment_missed", pos, now[pos].amount_cents - now[pos].paid_cents)))  # fmt: skip
+        if day.broken is not None:
+            keyed.append((f"arrangement_broken:{plan.id}",
+                          notice("arrangement_broken", day.broken, plan.total_cents - max(0, paid))))  # fmt: skip
+    known = outbox.existing_keys(session, [key for key, _ in keyed])
+    out += [n for key, n in keyed if key not in known]
+    for plan in lapsing:
+        customer = customers[plan.customer_id]
+        out.append(PlanNotice("hold_lapsed", plan.id, customer.id, customer.name, customer.email, None,
+                              plan.total_cents, plan.currency))  # fmt: skip
+    return out
 
 
 def _apply_paid(session: Session, plan: Arrangement, rows: list[ArrangementInstalment], day: Day, paid: int,

@@ -49,7 +49,7 @@ def context(
     and holds the terms, so a debtor without a plan costs no further query)."""
     has_plan = view is None or view.plan_id is not None
     live = arrangements.live_of(db, org.id, customer.id) if has_plan else None
-    out: dict[str, Any] = {"plan": live, "plan_made": made, "plan_offered": False}
+    out: dict[str, Any] = {"plan": live, "plan_made": made, "plan_offered": False, "plan_today": as_of}
     if live is not None:
         paid, shown = arrangements.current(db, live)
         out.update(plan_instalments=shown, plan_paid=paid, plan_next=arrangements.next_due(shown))
@@ -181,11 +181,21 @@ ARRANGEMENT_STRINGS: dict[str, dict[str, str]] = {
     },
     'plan_waiting': {
         'nl': ('Wij hebben uw voorstel voor een betalingsregeling ontvangen. Wij beoordelen het en laten u '
-               'per e-mail weten wat wij besluiten. Tot dan lopen de herinneringen gewoon door.'),
+               'per e-mail weten wat wij besluiten.'),
         'fr': ('Nous avons bien reçu votre proposition de plan de paiement. Nous l’examinerons et vous '
-               'informerons de notre décision par e-mail. D’ici là, les rappels continuent.'),
+               'informerons de notre décision par e-mail.'),
         'en': ('We received your proposed payment plan. We will look at it and let you know by e-mail what '
-               'we decide. Until then the reminders go on as before.'),
+               'we decide.'),
+    },
+    'plan_waiting_held': {
+        'nl': 'Tot {date} krijgt u over deze facturen geen herinneringen.',
+        'fr': 'Jusqu’au {date}, vous ne recevez pas de rappel pour ces factures.',
+        'en': 'Until {date} you get no reminders about these invoices.',
+    },
+    'plan_waiting_open': {
+        'nl': 'Tot wij besluiten, lopen de herinneringen gewoon door.',
+        'fr': 'En attendant notre décision, les rappels continuent.',
+        'en': 'Until we decide, the reminders go on as before.',
     },
     'plan_accepted': {
         'nl': ('Uw betalingsregeling is akkoord. Zolang u zich eraan houdt, krijgt u over deze facturen '

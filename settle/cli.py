@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from sqlalchemy import Engine
@@ -323,6 +323,7 @@ def run_command(as_of: str | None, slug: str | None, dry_run: bool) -> None:
     import datetime as dt
 
     from domain.invoices import check_day
+    from domain.money import format_amount
     from settle import scheduler
 
     try:
@@ -355,6 +356,7 @@ def run_command(as_of: str | None, slug: str | None, dry_run: bool) -> None:
 
     try:
         summary = scheduler.run(engine, settings, as_of=day, org_slug=slug, dry_run=dry_run, progress=progress)
+        notices = scheduler.preview_plans(engine, as_of=day, org_slug=slug) if dry_run else []
     except LookupError as exc:
         fail(str(exc))
     finally:
@@ -368,9 +370,25 @@ def run_command(as_of: str | None, slug: str | None, dry_run: bool) -> None:
                 f"{item.kind:<20} {item.channel:<6} {item.customer_name} <{item.to or '-'}>: "
                 f"{', '.join(item.invoices)}{skipped}"
             )
-        click.echo(f"dry run, nothing changed: {summary.line()}")
+        for n in notices:  # the payment plans' part of the run (domain.arrangements.preview_day)
+            channel = "-" if n.kind in PLAN_EVENTS_ONLY else "email"
+            which = f"instalment {n.instalment}" if n.instalment is not None else "plan"
+            click.echo(f"{n.kind:<20} {channel:<6} {n.customer_name} <{n.to or '-'}>: {n.arrangement_id} {which}, "
+                       f"{n.currency} {format_amount(n.amount_cents)}")  # fmt: skip
+        plans = f"; payment plans: {_plan_counts(notices)}" if notices else ""
+        click.echo(f"dry run, nothing changed: {summary.line()}{plans}")
     else:
         click.echo(f"{day.isoformat()}: {summary.line()}")
+
+
+PLAN_EVENTS_ONLY = ("instalment_paid", "arrangement_completed", "hold_lapsed")  # no message of their own
+
+
+def _plan_counts(notices: list[Any]) -> str:
+    counts: dict[str, int] = {}
+    for n in notices:
+        counts[n.kind] = counts.get(n.kind, 0) + 1
+    return ", ".join(f"{n} {kind}" for kind, n in counts.items())
 
 
 # --- letters --------------------------------------------------------------------

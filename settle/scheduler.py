@@ -129,6 +129,27 @@ def claimant_for(engine: Engine) -> Any:
     return outbox.LocalClaimant()
 
 
+def _org_id(factory: Any, org_slug: str | None) -> str | None:
+    if org_slug is None:
+        return None
+    with factory() as session:
+        org_id = session.scalar(select(Organisation.id).where(Organisation.slug == org_slug))
+    if org_id is None:
+        raise LookupError(f"no organisation with slug {org_slug!r}")
+    return org_id
+
+
+def preview_plans(engine: Engine, *, as_of: dt.date, org_slug: str | None = None) -> list[arrangements.PlanNotice]:
+    """What a run's payment-plan stage would do on ``as_of`` (``domain.arrangements.preview_day``),
+    for ``settle run --dry-run``: reading only, like the dunning dry run beside it."""
+    reader = make_sessionmaker(engine, writer=True)
+    org_id = _org_id(reader, org_slug)
+    with reader() as session:
+        notices = arrangements.preview_day(session, as_of, org_id)
+        session.rollback()
+    return notices
+
+
 def run(
     engine: Engine,
     settings: Settings,
@@ -141,12 +162,7 @@ def run(
     now: Callable[[], dt.datetime] = utcnow,
 ) -> dunning.RunSummary:
     writer = make_sessionmaker(engine, writer=True)
-    org_id = None
-    if org_slug is not None:
-        with writer() as session:
-            org_id = session.scalar(select(Organisation.id).where(Organisation.slug == org_slug))
-        if org_id is None:
-            raise LookupError(f"no organisation with slug {org_slug!r}")
+    org_id = _org_id(writer, org_slug)
     composer = composer or JinjaComposer(settings)
     started = utcnow()
     if dry_run:

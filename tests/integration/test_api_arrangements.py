@@ -37,6 +37,7 @@ def test_the_back_office_makes_a_plan_that_holds_the_invoices_and_adds_up(api: A
     assert [i["due_date"] for i in plan["instalments"]] == [
         d.isoformat() for d in arrangements.due_dates(first, 3, "monthly")]  # fmt: skip
     assert plan["invoice_numbers"] == ["F-1", "F-2"]
+    assert plan["held_until"] is None  # the back office's plan never waits for a decision
     h.reread(db)
     for inv in w.invoices:
         held = h.fresh(db, inv)
@@ -86,10 +87,17 @@ def test_a_proposal_waiting_for_a_decision_is_accepted_or_rejected_and_the_debto
     db.commit()
     assert made.status == "proposed" and made.outside_reasons == ["max_instalments", "max_term"]
     r = api.get(f"/arrangements/{made.id}").json()
-    assert r["status"] == "proposed" and r["within_terms"] is False and r["outside_terms"] == ["max_instalments",
-                                                                                               "max_term"]
+    assert (
+        r["status"] == "proposed"
+        and r["within_terms"] is False
+        and r["outside_terms"] == ["max_instalments", "max_term"]
+    )
+    assert r["held_until"] == (TODAY + dt.timedelta(days=14)).isoformat()  # the terms' decision_days
     h.reread(db)
-    assert h.fresh(db, w.invoices[0]).pause_reason is None  # a proposal does not hold the invoices yet
+    waiting = h.fresh(db, w.invoices[0])  # the debtor who asked for a plan is not dunned while it waits
+    assert (waiting.pause_reason, waiting.paused_until) == ("payment arrangement proposed",
+                                                           TODAY + dt.timedelta(days=14))  # fmt: skip
+    assert waiting.next_action_on is not None and waiting.next_action_on >= TODAY + dt.timedelta(days=14)
     ok = api.post(f"/arrangements/{made.id}/accept", json={}, headers={"Idempotency-Key": "acc-1"})
     assert ok.status_code == 200 and ok.json()["status"] == "accepted", ok.text
     replay = api.post(f"/arrangements/{made.id}/accept", json={}, headers={"Idempotency-Key": "acc-1"})
@@ -97,7 +105,8 @@ def test_a_proposal_waiting_for_a_decision_is_accepted_or_rejected_and_the_debto
     assert api.post(f"/arrangements/{made.id}/accept", json={}).status_code == 409
     assert api.post(f"/arrangements/{made.id}/reject", json={}).status_code == 409
     h.reread(db)
-    assert h.fresh(db, w.invoices[0]).pause_reason == "payment arrangement"
+    held = h.fresh(db, w.invoices[0])  # accepted: the proposal's hold goes on as the plan's, far longer
+    assert held.pause_reason == "payment arrangement" and held.paused_until > TODAY + dt.timedelta(days=200)
     [mail] = [m for m in h.mails(settings) if "akkoord" in str(m["Subject"])]
     text = h.body(mail)
     assert "10 maandelijkse termijnen" in text and "€ 100,00" in text and mail["To"] == "ap@jansen.example"
@@ -118,6 +127,9 @@ def test_a_rejected_proposal_is_told_with_the_note(api: Api, db: Session, settin
     db.commit()
     r = api.post(f"/arrangements/{made.id}/reject", json={"note": "Three instalments at most, please."})
     assert r.status_code == 200 and r.json()["status"] == "rejected"
+    h.reread(db)
+    released = h.fresh(db, w.invoices[0])  # dunned again from tomorrow, where its track stood
+    assert released.paused_until == TODAY + dt.timedelta(days=1) and released.next_action_on == released.paused_until
     [mail] = [m for m in h.mails(settings) if "proposed payment plan" in str(m["Subject"])]
     assert "Three instalments at most, please." in h.body(mail)
     assert len(h.events(db, "arrangement.rejected")) == 1
@@ -150,6 +162,12 @@ def test_terms_per_organisation_and_per_policy(api: Api, db: Session) -> None:
     assert api.get(f"/arrangement-terms/{policy['id']}").json()["own"] is True
     assert api.client.delete(f"/api/v1/arrangement-terms/{policy['id']}", headers=api.tenant.headers).status_code == 204
     assert api.get(f"/arrangement-terms/{policy['id']}").json()["allowed"] is True
+    assert api.get("/arrangement-terms").json()["decision_days"] == 14
+    quick = api.put("/arrangement-terms", json={"outside": "review", "decision_days": 5})
+    assert quick.status_code == 200 and quick.json()["decision_days"] == 5
+    for wrong in (-1, 61):
+        refused = api.put("/arrangement-terms", json={"decision_days": wrong})
+        assert refused.status_code in (400, 422) and refused.json()["field"] == "decision_days", refused.text
     bad = api.put("/arrangement-terms", json={"max_instalments": 1})
     assert bad.status_code == 422 and bad.json()["field"] == "max_instalments"
     assert api.get("/arrangement-terms/pol_nope").status_code == 404
@@ -184,3 +202,17 @@ def test_a_proposal_accepted_after_its_first_date_is_refused(api: Api, db: Sessi
     assert late.value.field == "first_due_date"
     db.rollback()
     assert arrangements.get(db, w.org.id, made.id).status == "proposed"
+
+
+def test_the_dunning_preview_lists_the_plans_part_of_the_run(api: Api, db: Session) -> None:
+    w = _world(db, api, lines=[("F-1", 10, 10_000)])
+    made = api.post("/arrangements", json=_body(w, first_due_date=(TODAY + dt.timedelta(days=2)).isoformat()))
+    assert made.status_code == 201, made.text
+    preview = api.get("/dunning/preview").json()
+    assert preview["items"] == []  # the plan holds the invoice: no dunning
+    assert preview["arrangements"] == [{
+        "kind": "instalment_reminder", "arrangement_id": made.json()["id"], "customer_id": w.customer.id,
+        "customer_name": "Bakkerij Jansen", "to": "ap@jansen.example", "instalment": 1, "amount": "33.33",
+        "currency": "EUR"}]  # fmt: skip
+    later = api.get("/dunning/preview", params={"as_of": (TODAY + dt.timedelta(days=5)).isoformat()}).json()
+    assert [(a["kind"], a["instalment"]) for a in later["arrangements"]] == [("instalment_missed", 1)]

@@ -218,3 +218,140 @@ def test_a_promise_asked_on_a_plans_invoice_does_not_let_dunning_through(
     assert _kinds(db, seen) == []  # no dunning while the plan holds (its first reminder is later)
     held = db.get_one(Invoice, inv.id)
     assert held.pause_reason == "payment arrangement" and held.next_action_on > D0 + dt.timedelta(days=60)
+
+
+# --- a proposal waiting for a decision holds dunning (for the terms' decision_days) ----------------
+
+
+def _waiting(db: Session, org: Organisation, debtor: Any, as_of: dt.date, **terms: Any) -> Arrangement:
+    """A debtor's proposal from the portal outside the terms (six instalments, three allowed): it waits."""
+    arrangements.set_terms(db, org.id, None, arrangements.Terms(outside="review", max_instalments=3, **terms))
+    plan = arrangements.propose(db, debtor, invoice_ids=[], instalments=6, first_due_date=D0 + dt.timedelta(days=20),
+                                interval="weekly", as_of=as_of, origin="portal")  # fmt: skip
+    db.commit()
+    assert plan.status == "proposed"
+    return plan
+
+
+def _days(engine: Engine, settings: Settings, db: Session, first: dt.date, last: dt.date,
+          seen: set[str]) -> dict[dt.date, list[str]]:  # fmt: skip
+    """``settle run`` each day from ``first`` to ``last``: the days something was queued, and what."""
+    sent: dict[dt.date, list[str]] = {}
+    day = first
+    while day <= last:
+        d.run(engine, settings, db, day)
+        if kinds := _kinds(db, seen):
+            sent[day] = kinds
+        day += dt.timedelta(days=1)
+    return sent
+
+
+def test_a_proposal_waiting_for_a_decision_holds_dunning_and_a_rejection_resumes_it(
+    engine: Engine, settings: Settings, db: Session
+) -> None:
+    org, debtor, inv = _setup(db)  # due D0-10: step 1 on D0-3, step 2 (statement_reminder) on D0+4
+    seen: set[str] = set()
+    d.run(engine, settings, db, D0 - dt.timedelta(days=3))
+    assert _kinds(db, seen) == ["reminder"]
+    plan = _waiting(db, org, debtor, D0 - dt.timedelta(days=2))
+    assert plan.held_until == D0 + dt.timedelta(days=12)  # 14 days, the default decision_days
+    held = db.get_one(Invoice, inv.id)
+    assert (held.pause_reason, held.paused_until) == ("payment arrangement proposed", D0 + dt.timedelta(days=12))
+    # the next mornings: no reminder, though step 2 falls due on D0+4
+    assert _days(engine, settings, db, D0 - dt.timedelta(days=2), D0 + dt.timedelta(days=5), seen) == {}
+    arrangements.decide(db, org.id, plan.id, "reject", as_of=D0 + dt.timedelta(days=5), actor="test",
+                        composer=PortalMailer(settings))  # fmt: skip
+    db.commit()
+    sent = _days(engine, settings, db, D0 + dt.timedelta(days=5), D0 + dt.timedelta(days=9), seen)
+    # the answer on the day, dunning the next day where it stood (step 2, not a burst, no step skipped)
+    assert sent == {D0 + dt.timedelta(days=5): ["arrangement_rejected"],
+                    D0 + dt.timedelta(days=6): ["statement_reminder"]}  # fmt: skip
+    assert [k for k, _ in d.actions(db, inv.id)] == ["reminder", "statement_reminder"]  # none skipped
+    after = db.get_one(Invoice, inv.id)
+    assert after.pause_reason is None and (after.fees_cents, after.costs_cents) == (0, 0)
+
+
+def test_a_proposal_nobody_decides_lets_dunning_resume_after_decision_days_and_accepting_holds_again(
+    engine: Engine, settings: Settings, db: Session
+) -> None:
+    org, debtor, inv = _setup(db)
+    seen: set[str] = set()
+    d.run(engine, settings, db, D0 - dt.timedelta(days=3))
+    _kinds(db, seen)
+    plan = _waiting(db, org, debtor, D0 - dt.timedelta(days=2), decision_days=10)
+    lapse = D0 + dt.timedelta(days=8)
+    sent = _days(engine, settings, db, D0 - dt.timedelta(days=2), lapse, seen)
+    d.run(engine, settings, db, lapse)  # run twice on the day: the hold lapses once
+    assert sent == {lapse: ["statement_reminder"]} and _kinds(db, seen) == []
+    [lapsed] = _events(db, "arrangement.hold_lapsed")
+    assert lapsed.data["held_until"] == lapse.isoformat() and lapsed.data["invoices"] == ["F-1"]
+    assert db.get_one(Arrangement, plan.id).status == "proposed"  # still waiting: the back office may accept it
+    arrangements.decide(db, org.id, plan.id, "accept", as_of=lapse + dt.timedelta(days=1), actor="test")
+    db.commit()
+    assert db.get_one(Invoice, inv.id).pause_reason == "payment arrangement"
+    sent = _days(engine, settings, db, lapse + dt.timedelta(days=1), D0 + dt.timedelta(days=20), seen)
+    assert sent == {D0 + dt.timedelta(days=17): ["instalment_reminder"]}  # no dunning while the plan holds
+
+
+def test_a_longer_pause_is_not_cut_short_and_a_shorter_one_does_not_let_dunning_through(
+    engine: Engine, settings: Settings, db: Session
+) -> None:
+    org, debtor, inv = _setup(db)
+    other = d.customer(db, org.id, "Klant Twee", "twee@x.example")
+    inv2 = d.invoice(db, org, other, "G-1", D0 - dt.timedelta(days=10), 10_000)
+    db.commit()
+    # an extension asked before the proposal, running past the proposal's hold: kept as it is
+    debtor_requests.create(db, debtor, kind="extension", invoice_ids=[inv.id], message=None, reason=None,
+                           date=D0 + dt.timedelta(days=18), as_of=D0 - dt.timedelta(days=2))  # fmt: skip
+    db.commit()
+    first = _waiting(db, org, debtor, D0 - dt.timedelta(days=2))
+    kept = db.get_one(Invoice, inv.id)
+    assert (kept.pause_reason, kept.paused_until) == ("extension requested", D0 + dt.timedelta(days=18))
+    arrangements.decide(db, org.id, first.id, "reject", as_of=D0, actor="test")
+    db.commit()
+    kept = db.get_one(Invoice, inv.id)  # the rejection ends only the proposal's own hold
+    assert (kept.pause_reason, kept.paused_until) == ("extension requested", D0 + dt.timedelta(days=18))
+    # the other debtor proposes, then promises a date that would lapse long before the decision is due
+    arrangements.propose(db, other, invoice_ids=[], instalments=6, first_due_date=D0 + dt.timedelta(days=20),
+                         interval="weekly", as_of=D0 - dt.timedelta(days=2), origin="portal")  # fmt: skip
+    db.commit()
+    debtor_requests.create(db, other, kind="promise", invoice_ids=[inv2.id], message=None, reason=None,
+                           date=D0 + dt.timedelta(days=2), as_of=D0)  # fmt: skip
+    db.commit()
+    seen: set[str] = set()
+    _kinds(db, seen)
+    assert _days(engine, settings, db, D0, D0 + dt.timedelta(days=11), seen) == {}
+    back = db.get_one(Invoice, inv2.id)
+    assert (back.pause_reason, back.paused_until) == ("payment arrangement proposed", D0 + dt.timedelta(days=12))
+
+
+def test_the_dry_run_lists_what_the_plans_part_of_a_run_would_do(
+    engine: Engine, settings: Settings, db: Session, database_url: str
+) -> None:
+    org, debtor, inv = _setup(db)
+    plan = arrangements.propose(db, debtor, invoice_ids=[], instalments=3, first_due_date=D0 + dt.timedelta(days=7),
+                                interval="monthly", as_of=D0, origin="api")  # fmt: skip
+    other = d.customer(db, org.id, "Klant Twee", "twee@x.example")
+    d.invoice(db, org, other, "G-1", D0 - dt.timedelta(days=10), 10_000)
+    db.commit()
+    waiting = _waiting(db, org, other, D0 - dt.timedelta(days=2), decision_days=3)
+    day = D0 + dt.timedelta(days=4)  # instalment 1's reminder day; the other's proposal hold ran out on D0+1
+    notices = d.scheduler.preview_plans(engine, as_of=day)
+    assert [(n.kind, n.arrangement_id, n.instalment, n.amount_cents) for n in notices] == [
+        ("instalment_reminder", plan.id, 1, 3333), ("hold_lapsed", waiting.id, None, 10_000)]  # fmt: skip
+    out = d.settle_run(d.cli_env(database_url, settings.mail_url), "--as-of", day.isoformat(), "--dry-run")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert any(ln.startswith("instalment_reminder  email  Bakkerij Jansen <ap@jansen.example>:")
+               and "instalment 1, EUR 33.33" in ln for ln in lines), lines  # fmt: skip
+    assert any(ln.startswith("hold_lapsed") and "Klant Twee" in ln for ln in lines), lines
+    assert lines[-1].startswith("dry run, nothing changed") and "1 instalment_reminder, 1 hold_lapsed" in lines[-1]
+    db.expire_all()
+    assert db.scalars(select(ArrangementInstalment.reminded_on)
+                      .where(ArrangementInstalment.arrangement_id == plan.id)).all() == [None, None, None]  # fmt: skip
+    assert _events(db, "arrangement.hold_lapsed") == [] and db.scalar(select(OutboxMessage.id)) is None
+    d.run(engine, settings, db, day)  # the real run does what the dry run said, and then there is nothing left
+    assert len(_events(db, "arrangement.hold_lapsed")) == 1
+    assert d.scheduler.preview_plans(engine, as_of=day) == []
+    mail = [m for m in d.mailbox(settings).messages() if "Termijn 1" in str(m["Subject"])]
+    assert len(mail) == 1 and inv.number

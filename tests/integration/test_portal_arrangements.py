@@ -103,7 +103,12 @@ def test_outside_the_terms_a_proposal_waits_for_a_decision_and_says_so(
     assert done.status_code == 200 and 'id="plan-waiting"' in done.text
     h.reread(db)
     plan = db.scalars(select(Arrangement)).one()
-    assert plan.status == "proposed" and h.fresh(db, w.invoices[0]).pause_reason is None
+    # while it waits (the terms' decision_days, 14) the debtor gets no reminder about these invoices, and is told so
+    assert plan.status == "proposed" and plan.held_until == dt.date.today() + dt.timedelta(days=14)
+    held = h.fresh(db, w.invoices[0])
+    assert (held.pause_reason, held.paused_until) == ("payment arrangement proposed", plan.held_until)
+    assert 'id="plan-held"' in done.text and "you get no reminders about these invoices" in done.text
+    assert "the reminders go on" not in done.text
     assert not [m for m in h.mails(settings) if "agreed" in str(m["Subject"])]  # told when it is decided
 
 
