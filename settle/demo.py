@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from adapters import migrate
 from adapters.db import make_engine, make_sessionmaker
 from adapters.settings import Settings, normalize_database_url
-from domain import apikeys, customers, invoices, organisations, portal_links
+from domain import apikeys, arrangements, customers, invoices, organisations, portal_links
 from domain.models import ApiKey, Customer, Invoice, Organisation, UTCDateTime
 from domain.payment_reference import normalize_reference
 
@@ -57,6 +57,19 @@ REQUESTS: list[tuple[str, int, int, str, str | int]] = [
     ("Fatima El Amrani", 30, 12, "dispute", "wrong_amount"),
     ("Autobedrijf Visser", 120, 4, "promise", 10),
 ]
+
+# Payment plans (issue 17): (customer, days overdue of the invoices in it, made how many days ago,
+# instalments, interval, first instalment how many days after it was made, origin). Bakkerij
+# Jansen's was agreed by phone (the back office's plan, accepted at once) before its first
+# reminder, and its first instalment is paid; Harbour Logistics proposed twelve months in the
+# portal, outside the terms (at most six), so it waits for a decision and holds their dunning
+# (the call task and the hand-over that would come meanwhile). Neither adds to today's run.
+PLANS: list[tuple[str, tuple[int, ...], int, int, str, int, str]] = [
+    ("Bakkerij Jansen B.V.", (10,), 8, 3, "weekly", 3, "api"),
+    ("Harbour Logistics Ltd", (45, 20), 2, 12, "monthly", 14, "portal"),
+]
+# Instalments paid: (customer, days overdue of the invoice, paid how many days ago, cents).
+PLAN_PAYMENTS: list[tuple[str, int, int, int]] = [("Bakkerij Jansen B.V.", 10, 5, 40_333)]
 
 # What ``settle run`` does on the day of the demo, after the replay up to yesterday: the
 # steps that fall due today. The README says the same; tests/integration/test_demo_issue15.py
@@ -137,6 +150,8 @@ def seed(session: Session, today: dt.date) -> tuple[Organisation, bool]:
             session, org.id, name=name, kind=kind, locale=locale, email=email, external_ref=f"DEB-{1000 + i}",
             payment_term_days=14 if kind == "consumer" else 30,
         )  # fmt: skip
+    # A proposal outside the terms waits for a decision (instead of not being offered): see PLANS.
+    arrangements.set_terms(session, org.id, None, dataclasses.replace(arrangements.DEFAULT_TERMS, outside="review"))
     return org, True
 
 
@@ -145,8 +160,10 @@ def replay_history(engine: Engine, settings: Settings, today: dt.date) -> None:
     each invoice is created on its issue date, payments and debtors' requests arrive on their
     days, the scheduler runs every morning, and every row keeps the date it happened on. What
     falls due today is left for ``settle run`` (see ``TODAYS_RUN``)."""
+    from adapters.portal_mail import PortalMailer
     from settle import scheduler
 
+    mailer = PortalMailer(settings)
     factory = make_sessionmaker(engine)
     with factory() as session:
         org = session.scalars(select(Organisation).where(Organisation.slug == DEMO_SLUG)).one()
@@ -168,7 +185,7 @@ def replay_history(engine: Engine, settings: Settings, today: dt.date) -> None:
         scheduler.run(engine, settings, as_of=day, org_slug=DEMO_SLUG)
         with factory() as session:
             _backdate(session, _at(day, 9))
-            _debtors_day(session, org.id, day, today, made, paid)
+            _debtors_day(session, org.id, day, today, made, paid, mailer)
             _backdate(session, _at(day, 14))
             session.commit()
         day += dt.timedelta(days=1)
@@ -181,8 +198,8 @@ def replay_history(engine: Engine, settings: Settings, today: dt.date) -> None:
 
 
 def _debtors_day(session: Session, org_id: str, day: dt.date, today: dt.date, made: dict[tuple[str, int], str],
-                 paid: dict[tuple[str, int], int]) -> None:  # fmt: skip
-    """The payments and requests that arrive on ``day``."""
+                 paid: dict[tuple[str, int], int], mailer: Any) -> None:  # fmt: skip
+    """The payments, requests and payment plans that arrive on ``day``."""
     from domain import debtor_requests, payments
     from domain.models import Invoice
 
@@ -213,6 +230,21 @@ def _debtors_day(session: Session, org_id: str, day: dt.date, today: dt.date, ma
                 reason=str(detail) if kind == "dispute" else None,
                 date=day + dt.timedelta(days=int(detail)) if kind != "dispute" else None, as_of=day,
             )  # fmt: skip
+    for name, overdue, ago, cents in PLAN_PAYMENTS:
+        if today - dt.timedelta(days=ago) == day:
+            pay((name, overdue), cents)
+    for name, overdues, ago, count, interval, first, origin in PLANS:
+        if today - dt.timedelta(days=ago) == day:
+            ids = [made[(name, o)] for o in overdues]
+            customer = session.get_one(Customer, session.get_one(Invoice, ids[0]).customer_id)
+            plan = arrangements.propose(
+                session, customer, invoice_ids=ids, instalments=count, first_due_date=day + dt.timedelta(days=first),
+                interval=interval, as_of=day, origin=origin,
+                actor="api_key:demo" if origin == "api" else f"customer:{customer.id}",
+                note="Agreed by phone" if origin == "api" else None,
+            )  # fmt: skip
+            if plan.status == "accepted":
+                arrangements.notify_decision(session, plan, mailer, day)  # as the API does: the debtor is told
 
 
 def demo_secret(database: Path) -> str:
@@ -357,6 +389,9 @@ def _run_demo(stack: contextlib.ExitStack, *, host: str, port: int, database: st
     click.echo(f"  API key       {key.key}  (the previous demo key, if any, is revoked)")
     click.echo(f"  try           curl -H 'Authorization: Bearer {key.key}' {base_url}/api/v1/invoices?overdue=true")
     click.echo(f"  API docs      {base_url}/api/v1/docs")
+    click.echo(f"  plans         {PLANS[0][0]}: a running payment plan, its first instalment paid;"
+               f" {PLANS[1][0]}: a proposal waiting for a decision (GET /api/v1/arrangements?status=proposed,"
+               " then /accept or /reject); both on their portal page")  # fmt: skip
     click.echo(f"  mailbox       {base_url}/demo/mailbox  (the outbox: open a reminder, click its link)")
     if twilio is not None:
         click.echo(f"  texts         a fake Twilio on {twilio.base_url} takes the texts of steps with channel sms or"

@@ -16,7 +16,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from adapters.db import make_engine, make_sessionmaker
+from api.arrangements import read_many
 from domain import apikeys
+from domain.arrangement_models import Arrangement
 from domain.models import ApiKey, DebtorRequest, Invoice, Organisation, OutboxMessage, Payment
 from settle.demo import TODAYS_LINE, TODAYS_RUN
 from tests.integration.dunning_helpers import Mailbox, text_of
@@ -66,6 +68,15 @@ def test_demo_links_follow_the_port_history_has_dates_and_todays_run_does_what_i
             assert s.scalar(select(func.count()).select_from(Invoice).where(Invoice.status == "paid")) >= 4
             org = s.scalars(select(Organisation).where(Organisation.slug == "demo")).one()
             assert org.kvk_number and org.vat_number and org.iban
+            # payment plans: one running with its first instalment paid, one proposal waiting for a decision
+            plans = read_many(s, org.id, list(s.scalars(select(Arrangement).order_by(Arrangement.proposed_on))))
+            running, waiting = plans
+            assert (running.status, running.origin, running.paid_amount) == ("accepted", "api", "403.33")
+            assert [i.status for i in running.instalments] == ["paid", "pending", "pending"]
+            assert (waiting.status, waiting.origin, waiting.within_terms) == ("proposed", "portal", False)
+            assert waiting.held_until is not None and waiting.held_until > today
+            held = s.scalars(select(Invoice).where(Invoice.id.in_(waiting.invoice_ids))).all()
+            assert {i.pause_reason for i in held} == {"payment arrangement proposed"}
     finally:
         engine.dispose()
 
