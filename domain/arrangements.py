@@ -49,7 +49,7 @@ from domain.dunning.messages import Rendered
 from domain.errors import Conflict, NotFound, ValidationError
 from domain.events import record
 from domain.invoices import UNSETTLED
-from domain.models import Customer, Invoice, Organisation, Policy
+from domain.models import Customer, DebtorRequest, Invoice, Organisation, Policy
 from domain.money import format_amount
 from domain.policies import PolicyBook, end_pause, policy_for, schedule
 from domain.statement import TermsRow
@@ -606,13 +606,43 @@ def _release(session: Session, plans: Sequence[Arrangement], as_of: dt.date) -> 
     began = {i: _hold_began(p) for p in plans for i in p.invoice_ids}
     books: dict[str, PolicyBook] = {}
     resume = as_of + dt.timedelta(days=1)
+    promised = _asked_pauses(session, invoices, resume)
     for inv in invoices:
         book = books.get(inv.org_id)
         if book is None:
             book = books[inv.org_id] = PolicyBook.load(session, inv.org_id, customers.values())
         inv.paused_until = resume
+        if inv.id in promised:
+            inv.paused_until, inv.pause_reason = promised[inv.id]
         schedule(inv, book.policy_for(customers[inv.customer_id]))
         _resume_costs(inv, customers[inv.customer_id], began[inv.id], resume)
+
+
+def _asked_pauses(session: Session, invoices: Sequence[Invoice], after: dt.date) -> dict[str, tuple[dt.date, str]]:
+    """The pauses the debtor asked for that still run past ``after`` (a promise to pay, open or
+    accepted; an extension still waiting for its decision), by invoice: the latest, with the
+    reason ``domain.debtor_requests`` gives it. A plan's or a proposal's hold took their place
+    while it held; when it ends, they come back rather than dunning before the promised day.
+    One query."""
+    if not invoices:
+        return {}
+    wanted = {inv.id for inv in invoices}
+    rows = session.scalars(
+        select(DebtorRequest).where(
+            DebtorRequest.org_id.in_(sorted({inv.org_id for inv in invoices})),
+            DebtorRequest.customer_id.in_(sorted({inv.customer_id for inv in invoices})),
+            ((DebtorRequest.kind == "promise") & DebtorRequest.status.in_(("open", "accepted")))
+            | ((DebtorRequest.kind == "extension") & (DebtorRequest.status == "open")),
+            DebtorRequest.requested_date > after,
+        )
+    )
+    out: dict[str, tuple[dt.date, str]] = {}
+    for req in rows:
+        assert req.requested_date is not None
+        for inv_id in req.invoice_ids:
+            if inv_id in wanted and (inv_id not in out or out[inv_id][0] < req.requested_date):
+                out[inv_id] = (req.requested_date, f"{req.kind} requested")
+    return out
 
 
 def _hold_began(plan: Arrangement) -> dt.date:
@@ -658,6 +688,7 @@ def _release_proposals(session: Session, plans: Sequence[Arrangement], as_of: dt
     customers = _by_id(session, Customer, {i.customer_id for i in invoices})
     books: dict[str, PolicyBook] = {}
     tomorrow = as_of + dt.timedelta(days=1)
+    promised = {} if lapsed else _asked_pauses(session, invoices, tomorrow)
     for inv in invoices:
         book = books.get(inv.org_id)
         if book is None:
@@ -666,6 +697,8 @@ def _release_proposals(session: Session, plans: Sequence[Arrangement], as_of: dt
         resume = min(inv.paused_until or tomorrow, tomorrow)
         if lapsed:
             end_pause(inv, policy, resume)
+        elif inv.id in promised:  # a promise made before the proposal, which the proposal's hold replaced
+            inv.paused_until, inv.pause_reason = promised[inv.id]
         else:
             inv.paused_until = resume
         schedule(inv, policy)

@@ -355,3 +355,58 @@ def test_the_dry_run_lists_what_the_plans_part_of_a_run_would_do(
     assert d.scheduler.preview_plans(engine, as_of=day) == []
     mail = [m for m in d.mailbox(settings).messages() if "Termijn 1" in str(m["Subject"])]
     assert len(mail) == 1 and inv.number
+
+
+def test_a_promise_the_proposals_hold_replaced_comes_back_when_the_proposal_is_rejected(
+    engine: Engine, settings: Settings, db: Session
+) -> None:
+    org, debtor, inv = _setup(db)
+    seen: set[str] = set()
+    d.run(engine, settings, db, D0 - dt.timedelta(days=3))
+    _kinds(db, seen)
+    promised = D0 + dt.timedelta(days=8)  # before the proposal's hold ends (D0+12), after the rejection
+    debtor_requests.create(db, debtor, kind="promise", invoice_ids=[inv.id], message=None, reason=None,
+                           date=promised, as_of=D0 - dt.timedelta(days=3))  # fmt: skip
+    db.commit()
+    plan = _waiting(db, org, debtor, D0 - dt.timedelta(days=2))
+    assert db.get_one(Invoice, inv.id).pause_reason == "payment arrangement proposed"
+    arrangements.decide(db, org.id, plan.id, "reject", as_of=D0, actor="test")
+    db.commit()
+    back = db.get_one(Invoice, inv.id)
+    assert (back.pause_reason, back.paused_until) == ("promise requested", promised)
+    # no reminder before the promised day; then the step that fell due meanwhile (step 2, D0+4)
+    assert _days(engine, settings, db, D0, promised + dt.timedelta(days=1), seen) == {promised: ["statement_reminder"]}
+
+
+def test_a_consumers_term_before_costs_keeps_what_was_left_when_the_proposal_was_made(
+    engine: Engine, settings: Settings, db: Session
+) -> None:
+    org = d.org(db)
+    debtor = d.customer(db, org.id, "Jan Bakker", "jan@bakker.example", kind="consumer")
+    inv = d.invoice(db, org, debtor, "F-9", D0 - dt.timedelta(days=35), 50_000)
+    db.commit()
+    d.run(engine, settings, db, D0)  # the fourteen-day letter (formal notice): costs wait for its term
+    costs_from = db.get_one(Invoice, inv.id).costs_due_on
+    assert costs_from is not None and costs_from > D0 + dt.timedelta(days=14)
+    proposed = D0 + dt.timedelta(days=3)
+    plan = _waiting(db, org, debtor, proposed)
+    rejected = D0 + dt.timedelta(days=10)
+    seen: set[str] = set()
+    _kinds(db, seen)
+    charged: dict[dt.date, int] = {}
+    sent: dict[dt.date, list[str]] = {}
+    resumed_costs = rejected + dt.timedelta(days=1) + (costs_from - proposed)
+    day = proposed
+    while day <= resumed_costs + dt.timedelta(days=1):
+        if day == rejected:
+            arrangements.decide(db, org.id, plan.id, "reject", as_of=day, actor="test")
+            db.commit()
+        d.run(engine, settings, db, day)
+        charged[day] = db.get_one(Invoice, inv.id).costs_cents
+        sent[day] = _kinds(db, seen)
+        day += dt.timedelta(days=1)
+    # no costs while the proposal waited, nor in what was left of the letter's term after the answer
+    assert all(cents == 0 for d_, cents in charged.items() if d_ < resumed_costs)
+    assert charged[resumed_costs] > 0
+    assert [k for ks in sent.values() for k in ks] == ["collection_handover"]
+    assert sent[resumed_costs] == ["collection_handover"]
