@@ -54,7 +54,8 @@ def test_the_statement_page_reads_in_two_queries_with_a_notice_and_plan_terms(en
 
     org = h.creditor(db, all_by_post=False)
     mine = h.debtor(db, org, "formal_notice", "nl", 1, consumer=True)
-    arrangements.set_terms(db, org.id, None, replace(arrangements.DEFAULT_TERMS, max_instalments=4, min_balance_cents=0))
+    terms = replace(arrangements.DEFAULT_TERMS, max_instalments=4, min_balance_cents=0)
+    arrangements.set_terms(db, org.id, None, terms)
     db.commit()
     run(engine, settings, db, h.AS_OF)
     statements: list[str] = []
