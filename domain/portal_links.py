@@ -12,12 +12,15 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from itsdangerous.encoding import base64_encode, want_bytes
+from itsdangerous.signer import HMACAlgorithm
 from sqlalchemy.orm import Session
 
 from domain.events import record
@@ -93,22 +96,41 @@ def sign_many(
     """``issue``'s links for many customers at once, without recording them: the caller stores
     ``issued_event`` of each in one multi-row statement (a dunning run: one per batch).
 
-    The same tokens ``issue`` makes (``URLSafeSerializer.dumps``), with the signing key derived
-    once for the batch instead of once per token (the key derivation was most of the cost)."""
+    The same tokens ``issue`` makes (``URLSafeSerializer.dumps``: compact JSON, compressed when
+    that is shorter, base64, an HMAC of it), spelled out here so that a batch derives the key
+    once and each token costs a few C calls: the JSON of an id that needs no escaping is the id
+    in quotes, and the signature is one ``hmac.digest`` (19 -> about 6 µs a token; any other id
+    goes through the serializer's own JSON). tests/unit/test_portal_link_tokens.py holds them
+    equal to the serializer's."""
     if not customers:
         return []
     expires_at = (now + dt.timedelta(days=expires_in_days)).replace(microsecond=0)
     x = int(expires_at.timestamp())
     serializer = _serializer(secret_keys)
     signer = serializer.make_signer()
-    key, sep, algorithm = signer.derive_key(), signer.sep, signer.algorithm
+    algorithm = signer.algorithm
+    if not isinstance(algorithm, HMACAlgorithm):
+        raise TypeError("portal links are signed with an HMAC")
+    # By name, so that ``hmac.digest`` takes OpenSSL's one-shot path (itsdangerous passes a wrapper).
+    key, sep, digest = signer.derive_key(), signer.sep, algorithm.digest_method().name
     root = base_url.rstrip("/")
     links = []
     for c in customers:
-        value = want_bytes(serializer.dump_payload({"o": c.org_id, "c": c.id, "v": c.link_version, "x": x}))
-        token = (value + sep + base64_encode(algorithm.get_signature(key, value))).decode("utf-8")
+        org_id, cid, version = c.org_id, c.id, c.link_version
+        if type(version) is int and _PLAIN.fullmatch(org_id) and _PLAIN.fullmatch(cid):
+            text = b'{"o":"%s","c":"%s","v":%d,"x":%d}' % (org_id.encode(), cid.encode(), version, x)
+        else:
+            text = want_bytes(serializer.serializer.dumps({"o": org_id, "c": cid, "v": version, "x": x},
+                                                          **serializer.serializer_kwargs))  # fmt: skip
+        packed = zlib.compress(text)
+        value = b"." + base64_encode(packed) if len(packed) < len(text) - 1 else base64_encode(text)
+        token = (value + sep + base64_encode(hmac.digest(key, value, digest))).decode("ascii")
         links.append(Link(url=f"{root}/p/{token}", token=token, expires_at=expires_at))
     return links
+
+
+# What JSON spells as itself between quotes (ids are made of these).
+_PLAIN = re.compile(r"[0-9A-Za-z_.\-]*")
 
 
 SHORT_SALT = b"settle.portal-link.short.v1"
@@ -156,7 +178,7 @@ def sign_short(
 
 
 def _verify_short(session: Session, token: str, secret_keys: tuple[str, ...], now: dt.datetime) -> Verdict:
-    parts = token[len(_SHORT_PREFIX):].split(".")
+    parts = token[len(_SHORT_PREFIX) :].split(".")
     if len(parts) != 4 or not secret_keys:
         return Verdict("unknown")
     body, mac = ".".join(parts[:3]), parts[3]

@@ -2,11 +2,12 @@
 
 ``plan_customer`` is a pure function: a customer, its due invoices (as
 ``InvoiceState`` copies, which it updates), its unsettled invoices (for the
-statement), its policy's steps, the organisation's terms, the holds and the
-day go in; the new invoice states, the actions, events, tasks and at most one
-message come out. No database, no clock, no rendering. It is the one place that
-computes ``next_action_on`` in a run (through ``rules.next_action_on``) and the
-one place that applies the consumer-costs rule (``costs_wait``).
+statement; or ``None``, and ``with_statement`` adds it afterwards), its policy's
+steps, the organisation's terms, the holds and the day go in; the new invoice
+states, the actions, events, tasks and at most one message come out. No
+database, no clock, no rendering. It is the one place that computes
+``next_action_on`` in a run (through ``rules.next_action_on``) and the one place
+that applies the consumer-costs rule (``costs_wait``).
 
 The creditor's law (``OrgTerms.law``: the organisation's country, or its policy's
 ``law``) picks the rules: Dutch (WIK costs, the fourteen-day letter, wettelijke
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, cast
 
 from domain.dunning.messages import CostsNotice, MessageLine
@@ -73,7 +74,7 @@ class InvoiceState:
 
     def written(self) -> dict[str, Any]:
         """What ``write`` stores back (everything planning may change)."""
-        return {f"b_{name}": getattr(self, name) for name in WRITTEN}
+        return {name: getattr(self, name) for name in WRITTEN}
 
 
 WRITTEN = (
@@ -163,6 +164,7 @@ class MessagePlan:
     letter_invoice_id: str | None
     book_xix: be.ReminderContent | None = None  # a Belgian consumer's first reminder: what it must state
     law: str = "NL"  # the creditor's law, whose words the message uses
+    statement_to_come: bool = False  # carries the statement, planned without it: ``with_statement``
 
 
 @dataclass
@@ -274,14 +276,19 @@ def _event(kind: str, subject_type: str, subject_id: str, **data: Any) -> EventS
 def plan_customer(
     customer: CustomerFacts,
     due: list[InvoiceState],
-    unsettled: Sequence[InvoiceState],
+    unsettled: Sequence[InvoiceState] | None,
     steps: Sequence[Step],
     policy_id: str | None,
     org: OrgTerms,
     as_of: dt.date,
     holds: Holds = Holds(),
 ) -> CustomerPlan:
-    """This run's actions and at most one message for one customer (module docstring)."""
+    """This run's actions and at most one message for one customer (module docstring).
+
+    ``unsettled`` (every unsettled invoice of the customer, the due ones being the same objects
+    as in ``due``) is only read for a message that carries the account statement; ``None`` leaves
+    that statement to ``with_statement``, so that a run reads them only for the customers whose
+    message needs them (the first reminder, most of a run, does not)."""
     plan = CustomerPlan(customer, due)
     if holds.messaged_today:
         # Never two dunning messages from one morning: what fell due since waits for tomorrow.
@@ -339,7 +346,7 @@ def _act(
     plan: CustomerPlan,
     org: OrgTerms,
     acted: list[tuple[InvoiceState, Step, tuple[Step, ...]]],
-    unsettled: Sequence[InvoiceState],
+    unsettled: Sequence[InvoiceState] | None,
     as_of: dt.date,
 ) -> None:
     customer = plan.customer
@@ -383,17 +390,8 @@ def _act(
         for inv, costs in zip(uncharged, _costs_for(uncharged, org, customer), strict=True):
             _charge(inv, costs=costs)
 
-    step_of = {inv.id: step.kind for inv, step, _ in acted}
     lines = tuple(_line(inv, as_of, step.kind) for inv, step, _ in acted)
-    statement = (
-        tuple(
-            _line(inv, as_of, step_of.get(inv.id))
-            for inv in unsettled
-            if inv.status in UNSETTLED and inv.open_cents > 0
-        )
-        if kind in STATEMENT_KINDS
-        else ()
-    )
+    statement = _statement(lines, unsettled, as_of) if kind in STATEMENT_KINDS and unsettled is not None else ()
     numbers = ", ".join(inv.number for inv, _, _ in acted)
     if calls:
         total = sum(inv.open_cents for inv, _, _ in acted)
@@ -436,7 +434,28 @@ def _act(
         letter_invoice_id=acted[0][0].id if len(acted) == 1 else None,
         book_xix=book_xix,
         law=org.law,
+        statement_to_come=kind in STATEMENT_KINDS and unsettled is None,
     )
+
+
+def _statement(
+    lines: Sequence[MessageLine], unsettled: Sequence[InvoiceState], as_of: dt.date
+) -> tuple[MessageLine, ...]:
+    """The account statement: every unsettled invoice with something open, in the order given,
+    each marked with the step it reached in this run if the message is about it."""
+    step_of = {ln.invoice_id: ln.step_kind for ln in lines}
+    return tuple(
+        _line(inv, as_of, step_of.get(inv.id)) for inv in unsettled if inv.status in UNSETTLED and inv.open_cents > 0
+    )
+
+
+def with_statement(plan: CustomerPlan, unsettled: Sequence[InvoiceState], as_of: dt.date) -> None:
+    """Add the account statement to a plan made with ``unsettled=None`` whose message carries it
+    (``MessagePlan.statement_to_come``). ``unsettled`` as for ``plan_customer``: the due invoices
+    among them are the plan's own (planned) states."""
+    msg = plan.message
+    if msg is not None and msg.statement_to_come:
+        plan.message = replace(msg, statement=_statement(msg.lines, unsettled, as_of), statement_to_come=False)
 
 
 def _book_xix_reminder(
@@ -457,9 +476,7 @@ def _book_xix_reminder(
         creditor_name=org.name,
         enterprise_number=org.enterprise_number,
         currency=first[0].currency,
-        debts=[
-            be.DebtLine(inv.number, inv.description, inv.issue_date, inv.due_date, inv.open_cents) for inv in first
-        ],
+        debts=[be.DebtLine(inv.number, inv.description, inv.issue_date, inv.due_date, inv.open_cents) for inv in first],
         sent_on=as_of,
         channel=be.channel_of(channel),
     )

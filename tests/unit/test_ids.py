@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.ids import _ALPHABET, _encode, new_id
+from domain import ids
+from domain.ids import _ALPHABET, _encode, new_id, new_ids
 
 
 def digit_by_digit(number: int, length: int) -> str:
@@ -30,3 +32,18 @@ def test_ids_have_their_prefix_a_ulid_body_and_sort_by_creation() -> None:
     assert len(set(ids)) == 2000
     times = [i[4:14] for i in ids]  # the millisecond part never goes backwards
     assert times == sorted(times)
+
+
+def test_a_batch_of_ids_is_made_as_new_id_makes_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = new_id("evt")
+    raw = bytes(range(7, 37))
+    monkeypatch.setattr(ids.os, "urandom", lambda n: raw[:n])
+    batch = new_ids("evt", 3)
+    monkeypatch.undo()
+    after = new_id("evt")
+    assert all(re.fullmatch(r"evt_[0-9a-hjkmnp-tv-z]{26}", i) for i in batch)
+    # the random part: the 80 bits of each ten bytes, as new_id spells them
+    assert [i[-16:] for i in batch] == [digit_by_digit(int.from_bytes(raw[k : k + 10], "big"), 16) for k in (0, 10, 20)]
+    # the time part: the batch's millisecond, between the ids made just before and after
+    assert before[4:14] <= batch[0][4:14] == batch[2][4:14] <= after[4:14]
+    assert new_ids("evt", 0) == [] and len(set(new_ids("act", 500))) == 500

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
+from itsdangerous import URLSafeSerializer
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
@@ -55,3 +56,22 @@ def test_key_rotation_newest_signs_all_verify(session: Session) -> None:
     rotated = _token(session, ("old", "new"))
     assert portal_links.verify(session, rotated, secret_keys=("new",), now=NOW).status == "valid"
     assert portal_links.verify(session, rotated, secret_keys=("old",), now=NOW).status == "unknown"
+
+
+def test_links_signed_in_a_batch_are_the_tokens_the_serializer_makes() -> None:
+    """``sign_many`` spells the serializer's tokens out by hand; they must stay the same tokens:
+    ids as they are made, one whose JSON needs escaping, and one long and repetitive enough that
+    the payload is compressed (the token then starts with a dot)."""
+    holders = [
+        Customer(id="cus_01m99bkgs1aepnvvcbnj1gam7s", org_id="org_01m99b8pgsh23kdbamz5dzcbzf", link_version=3),
+        Customer(id='cus_"quoted"\\é', org_id="org_1", link_version=1),
+        Customer(id="cus_" + "ab" * 60, org_id="org_" + "ab" * 20, link_version=12),
+    ]
+    keys = ("old", "newest")
+    links = portal_links.sign_many(holders, secret_keys=keys, base_url="http://x/", now=NOW, expires_in_days=7)
+    x = int((NOW + dt.timedelta(days=7)).timestamp())
+    serializer = URLSafeSerializer(list(keys), salt=portal_links.SALT)
+    expected = [serializer.dumps({"o": c.org_id, "c": c.id, "v": c.link_version, "x": x}) for c in holders]
+    assert [link.token for link in links] == expected
+    assert links[2].token.startswith(".")  # compressed
+    assert links[0].url == f"http://x/p/{expected[0]}"

@@ -1,0 +1,127 @@
+"""A dunning batch's multi-row writes, without SQLAlchemy's per-row parameter work.
+
+A batch of 500 customers writes a few thousand rows (invoice updates, outbox rows,
+actions, events). Through ``conn.execute(insert(table), rows)`` SQLAlchemy builds,
+checks and type-processes a parameter dict per row and, on PostgreSQL, psycopg then
+sends one statement per row in a pipeline: that was most of the write stage (1.4 s
+of Python for 10,000 customers on SQLite, 3.3 s of round trips on PostgreSQL). Here
+each statement is compiled once per dialect, each column's bind processor is looked
+up once, and a value is processed once per batch when it repeats (the batch's
+``created_at``, ``org_id``, ``as_of``). SQLite then gets one ``executemany`` (its C
+loop over a prepared statement); PostgreSQL gets one statement per table and batch, the
+values as one array a column (``INSERT … SELECT * FROM unnest(…)``, ``UPDATE … FROM
+unnest(…)``).
+
+The columns written are named; a column with a Python-side default that is not
+among them is refused when the statement is built (raw SQL would not apply it).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.engine import Dialect
+
+
+def _processors(table: Table, columns: Sequence[str], dialect: Dialect) -> list[Callable[[Any], Any] | None]:
+    return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
+
+
+def _columns(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], procs: list[Any]) -> list[list[Any]]:
+    """The rows' values column by column, each through its column's bind processor; a value that
+    is the same object as the one before it in its column is processed once. ``None`` goes
+    through the processor too, as in SQLAlchemy's own executemany (JSON stores it as ``null``)."""
+    get = operator.itemgetter(*columns)
+    raw = [get(r) for r in rows] if len(columns) > 1 else [(get(r),) for r in rows]
+    out = []
+    for i, proc in enumerate(procs):
+        col = [r[i] for r in raw]
+        if proc is not None:
+            last: Any = object()
+            done: Any = None
+            for j, value in enumerate(col):
+                if value is not last:
+                    last, done = value, proc(value)
+                col[j] = done
+        out.append(col)
+    return out
+
+
+def _arrays(table: Table, columns: Sequence[str], dialect: Dialect) -> str:
+    """PostgreSQL: the rows as one array parameter a column, unnested into a row set. The
+    statement is short and the same for any number of rows (psycopg parses and caches it once;
+    a multi-row VALUES is parsed anew for every batch, in Python)."""
+    casts = ", ".join(f"CAST(%s AS {table.c[c].type.compile(dialect)}[])" for c in columns)
+    return f"unnest({casts})"
+
+
+class Insert:
+    """``INSERT INTO table (columns) …`` for many rows (mappings with at least ``columns``)."""
+
+    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+        missing = [c.name for c in table.columns if c.default is not None and c.name not in columns]
+        if missing:
+            raise ValueError(f"{table.name}: columns with a Python default must be written: {missing}")
+        self.table, self.columns = table, tuple(columns)
+        self._compiled: dict[str, tuple[str, list[Any]]] = {}
+
+    def _for(self, dialect: Dialect) -> tuple[str, list[Any]]:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            q = dialect.identifier_preparer
+            head = f"INSERT INTO {q.format_table(self.table)} ({', '.join(q.quote(c) for c in self.columns)}) "
+            if dialect.name == "sqlite":
+                sql = head + "VALUES (" + ", ".join("?" * len(self.columns)) + ")"
+            else:
+                sql = head + "SELECT * FROM " + _arrays(self.table, self.columns, dialect)
+            found = self._compiled[dialect.name] = (sql, _processors(self.table, self.columns, dialect))
+        return found
+
+    def __call__(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        sql, procs = self._for(conn.dialect)
+        columns = _columns(rows, self.columns, procs)
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+        else:
+            conn.exec_driver_sql(sql, tuple(columns))
+
+
+class Update:
+    """``UPDATE table SET columns … WHERE key = …`` for many rows, each with its own values."""
+
+    def __init__(self, table: Table, key: str, columns: Sequence[str]) -> None:
+        self.table, self.key, self.columns = table, key, tuple(columns)
+        self._compiled: dict[str, tuple[str, list[Any]]] = {}
+
+    def _for(self, dialect: Dialect) -> tuple[str, list[Any]]:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            q = dialect.identifier_preparer
+            table, key = q.format_table(self.table), q.quote(self.key)
+            names = [q.quote(c) for c in self.columns]
+            everything = (*self.columns, self.key)
+            if dialect.name == "sqlite":
+                sql = f"UPDATE {table} SET {', '.join(f'{n} = ?' for n in names)} WHERE {key} = ?"
+            else:
+                sql = (
+                    f"UPDATE {table} SET {', '.join(f'{n} = v.{n}' for n in names)}"
+                    f" FROM {_arrays(self.table, everything, dialect)} AS v({', '.join(names)}, {key})"
+                    f" WHERE {table}.{key} = v.{key}"
+                )
+            found = self._compiled[dialect.name] = (sql, _processors(self.table, everything, dialect))
+        return found
+
+    def __call__(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        sql, procs = self._for(conn.dialect)
+        columns = _columns(rows, (*self.columns, self.key), procs)
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+        else:
+            conn.exec_driver_sql(sql, tuple(columns))
