@@ -1,4 +1,4 @@
-"""A dunning batch's multi-row writes, without SQLAlchemy's per-row parameter work.
+"""A batch's multi-row writes and lookups, without SQLAlchemy's per-row parameter work.
 
 A batch of 500 customers writes a few thousand rows (invoice updates, outbox rows,
 actions, events). Through ``conn.execute(insert(table), rows)`` SQLAlchemy builds,
@@ -14,16 +14,43 @@ unnest(…)``).
 
 The columns written are named; a column with a Python-side default that is not
 among them is refused when the statement is built (raw SQL would not apply it).
+
+``among`` is the lookup side (``POST /invoices/bulk`` asks for a thousand numbers,
+customers and references at once): one parameter for any number of values, so one
+statement text, instead of an ``IN`` of a thousand placeholders rendered by SQLAlchemy
+and parsed by psycopg afresh whenever the count changes.
 """
 
 from __future__ import annotations
 
+import json
 import operator
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import ColumnElement, Connection, String, Table, any_, bindparam, func, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+
+_MODIFIERS = re.compile(r"\(.*?\)")  # VARCHAR(40) -> VARCHAR, NUMERIC(12, 2) -> NUMERIC
+
+
+def among(session: Session, column: Any, values: Iterable[str]) -> ColumnElement[bool]:
+    """``column IN values`` for a string column, as one parameter whatever the number of values:
+    on PostgreSQL ``column = ANY(:values)``, an array (cast to ``VARCHAR[]`` without a length,
+    so a longer value is compared whole, never cut to the column's width and matched against
+    another row's); on SQLite ``column IN (SELECT value FROM json_each(:values))``, which
+    probes the column's index as a plain ``IN`` does."""
+    wanted = list(values)
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        return column == any_(bindparam(None, wanted, type_=ARRAY(String())))
+    if dialect.name == "sqlite":
+        listed = func.json_each(bindparam(None, json.dumps(wanted)))
+        return column.in_(select(literal_column("value")).select_from(listed))
+    return column.in_(wanted)
 
 
 def _processors(table: Table, columns: Sequence[str], dialect: Dialect) -> list[Callable[[Any], Any] | None]:
@@ -53,8 +80,11 @@ def _columns(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], procs: l
 def _arrays(table: Table, columns: Sequence[str], dialect: Dialect) -> str:
     """PostgreSQL: the rows as one array parameter a column, unnested into a row set. The
     statement is short and the same for any number of rows (psycopg parses and caches it once;
-    a multi-row VALUES is parsed anew for every batch, in Python)."""
-    casts = ", ".join(f"CAST(%s AS {table.c[c].type.compile(dialect)}[])" for c in columns)
+    a multi-row VALUES is parsed anew for every batch, in Python). Each array is cast to its
+    column's type without the length (``VARCHAR[]``, not ``VARCHAR(40)[]``): an explicit cast
+    cuts a string that is too long, where the insert's or update's own assignment refuses it
+    (tests/integration/test_batch_rows.py)."""
+    casts = ", ".join(f"CAST(%s AS {_MODIFIERS.sub('', table.c[c].type.compile(dialect))}[])" for c in columns)
     return f"unnest({casts})"
 
 

@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Table, insert, or_, select
+from sqlalchemy import Table, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain import customers as customers_mod
+from domain.bulk import Insert, among
 from domain.errors import Conflict, DomainError, NotFound, ValidationError
 from domain.events import record
-from domain.ids import new_id
-from domain.models import Customer, Event, Invoice, Organisation, utcnow
+from domain.ids import new_ids
+from domain.models import Customer, Event, Invoice, Organisation, Policy, utcnow
 from domain.payment_reference import (
     format_ogm,
     generate_betalingskenmerk,
@@ -155,11 +156,10 @@ def _new_ogms(session: Session, org_id: str, numbers: Sequence[str], avoid: set[
     todo = list(range(len(numbers)))
     while todo:
         drawn = {i: generate_ogm(next(bodies[i])) for i in todo}
-        taken = {normalize_reference(r or "") for r in session.scalars(
+        forms = reference_forms(normalize_reference(o) for o in drawn.values())
+        taken = {normalize_reference(r or "") for r in session.connection().scalars(
             select(Invoice.payment_reference).where(
-                Invoice.org_id == org_id,
-                Invoice.payment_reference.in_(reference_forms(normalize_reference(o) for o in drawn.values())),
-            )
+                Invoice.org_id == org_id, among(session, Invoice.payment_reference, forms))
         )}  # fmt: skip
         again = []
         for i, ogm in drawn.items():
@@ -180,8 +180,9 @@ def _new_references(session: Session, org_id: str, count: int, avoid: set[str]) 
     while len(refs) < count:
         drawn = {generate_betalingskenmerk(secrets.randbelow(10**15)) for _ in range(count - len(refs))}
         drawn -= avoid
-        taken = set(session.scalars(
-            select(Invoice.payment_reference).where(Invoice.org_id == org_id, Invoice.payment_reference.in_(drawn))
+        taken = set(session.connection().scalars(
+            select(Invoice.payment_reference).where(Invoice.org_id == org_id,
+                                                    among(session, Invoice.payment_reference, drawn))
         ))  # fmt: skip
         fresh = drawn - taken
         avoid |= fresh
@@ -205,19 +206,17 @@ _DEBTOR_COLUMNS = (Customer.id, Customer.external_ref, Customer.kind, Customer.p
 def _customers(
     session: Session, org_id: str, news: list[NewInvoice]
 ) -> tuple[dict[str, _Debtor], dict[str, _Debtor]]:
-    """The customers the batch names, by id and by external_ref, in one query."""
+    """The customers the batch names, by id and by external_ref, in one statement (Core rows
+    through the session's connection: the caller flushed, and no entity is wanted)."""
     ids = {n.customer_id for n in news if n.customer_id}
     refs = {n.customer_external_ref for n in news if not n.customer_id and n.customer_external_ref}
-    conds = []
-    if ids:
-        conds.append(Customer.id.in_(ids))
-    if refs:
-        conds.append(Customer.external_ref.in_(refs))
-    if not conds:
+    # Two index lookups, one by id and one by external_ref, not one ``id IN … OR external_ref
+    # IN …``, which SQLite answers by reading every customer of the organisation.
+    parts = [select(*_DEBTOR_COLUMNS).where(Customer.org_id == org_id, among(session, column, wanted))
+             for column, wanted in ((Customer.id, ids), (Customer.external_ref, refs)) if wanted]  # fmt: skip
+    if not parts:
         return {}, {}
-    found = [_Debtor(*row) for row in session.execute(
-        select(*_DEBTOR_COLUMNS).where(Customer.org_id == org_id, or_(*conds))
-    )]  # fmt: skip
+    found = [_Debtor(*row) for row in session.connection().execute(parts[0] if len(parts) == 1 else union_all(*parts))]
     return ({c.id: c for c in found if c.id in ids},
             {c.external_ref: c for c in found if c.external_ref is not None and c.external_ref in refs})  # fmt: skip
 
@@ -250,6 +249,14 @@ class _Good:
 
 _INVOICES = cast(Table, Invoice.__table__)
 _EVENTS = cast(Table, Event.__table__)
+# What a new invoice and its event write (the keys of the rows ``_create_many`` builds).
+_INSERT_INVOICES = Insert(_INVOICES, (
+    "id", "org_id", "customer_id", "number", "issue_date", "due_date", "currency", "amount_cents", "open_cents",
+    "status", "payment_reference", "description", "pdf_url", "paid_on", "policy_id", "dunning_step",
+    "dunning_anchor", "next_action_on", "fees_cents", "costs_cents", "interest_cents", "created_at", "updated_at",
+))  # fmt: skip
+_INSERT_EVENTS = Insert(_EVENTS, ("public_id", "org_id", "kind", "subject_type", "subject_id", "actor", "data",
+                                  "occurred_at"))  # fmt: skip
 # The invoice columns a new invoice leaves empty; the rows handed back carry them too.
 _EMPTY = {"paused_until": None, "pause_reason": None, "interest_as_of": None, "notice_sent_on": None,
           "costs_due_on": None}  # fmt: skip
@@ -263,7 +270,8 @@ def create_many(session: Session, org: Organisation, news: Sequence[NewInvoice])
     database or by an earlier item of the same batch). A refused item sinks no other. The
     customers, the numbers and the payment references are looked up for the whole batch, the
     policies read once (``PolicyBook``), the invoices and their ``invoice.created`` events
-    written by one multi-row insert each, in the caller's transaction (not committed)."""
+    written by one multi-row insert each (``domain.bulk.Insert``), in the caller's
+    transaction (not committed)."""
     for _ in range(3):
         try:
             return _create_many(session, org, news)
@@ -275,6 +283,7 @@ def create_many(session: Session, org: Organisation, news: Sequence[NewInvoice])
 
 
 def _create_many(session: Session, org: Organisation, news: Sequence[NewInvoice]) -> list[dict[str, Any] | DomainError]:
+    session.flush()  # anything pending (a customer just made) is seen by the lookups and goes first
     results: list[dict[str, Any] | DomainError | None] = [None] * len(news)
     numbers: dict[int, str] = {}
     for i, new in enumerate(news):
@@ -290,8 +299,9 @@ def _create_many(session: Session, org: Organisation, news: Sequence[NewInvoice]
     by_id, by_ref = _customers(session, org.id, [news[i] for i in numbers])
     taken: set[str] = set()
     if numbers:
-        taken = set(session.scalars(
-            select(Invoice.number).where(Invoice.org_id == org.id, Invoice.number.in_(set(numbers.values())))
+        taken = set(session.connection().scalars(
+            select(Invoice.number).where(Invoice.org_id == org.id,
+                                         among(session, Invoice.number, set(numbers.values())))
         ))  # fmt: skip
     good: dict[int, _Good] = {}
     for i, number in numbers.items():
@@ -341,11 +351,29 @@ def _create_many(session: Session, org: Organisation, news: Sequence[NewInvoice]
     now = utcnow()
     rows: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
-    for i, g in good.items():
+    invoice_ids, event_ids = new_ids("inv", len(good)), new_ids("evt", len(good))
+    # Without rules that read a customer's history, the policy depends on the customer's own
+    # policy_id alone; and the next action day on the policy, status and anchor alone. A body's
+    # items share a few of each, so each is worked out once.
+    policies: dict[str | None, Policy | None] = {}
+    next_days: dict[tuple[str | None, str, dt.date], dt.date | None] = {}
+    for n, (i, g) in enumerate(good.items()):
         new = g.new
         status = "open" if g.open_cents > 0 else "paid"
-        policy = book.policy_for(g.customer)
-        invoice_id = new_id("inv")
+        if book.needs_profile:
+            policy = book.policy_for(g.customer)
+        elif g.customer.policy_id in policies:
+            policy = policies[g.customer.policy_id]
+        else:
+            policy = policies[g.customer.policy_id] = book.policy_for(g.customer)
+        policy_id = policy.id if policy is not None else None
+        track = (policy_id, status, g.due_date)
+        if track in next_days:
+            next_day = next_days[track]
+        else:
+            next_day = next_days[track] = next_action_on(book.steps(policy), status=status, anchor=g.due_date,
+                                                         dunning_step=0, paused_until=None)  # fmt: skip
+        invoice_id = invoice_ids[n]
         row = {
             "id": invoice_id, "org_id": org.id, "customer_id": g.customer.id, "number": g.number,
             "issue_date": new.issue_date, "due_date": g.due_date, "currency": new.currency,
@@ -353,22 +381,20 @@ def _create_many(session: Session, org: Organisation, news: Sequence[NewInvoice]
             "payment_reference": g.reference if g.reference is not None else next(fresh),
             "description": new.description, "pdf_url": new.pdf_url,
             "paid_on": new.issue_date if status == "paid" else None,
-            "policy_id": policy.id if policy is not None else None, "dunning_step": 0, "dunning_anchor": g.due_date,
-            "next_action_on": next_action_on(book.steps(policy), status=status, anchor=g.due_date, dunning_step=0,
-                                             paused_until=None),
+            "policy_id": policy_id, "dunning_step": 0, "dunning_anchor": g.due_date, "next_action_on": next_day,
             "fees_cents": 0, "costs_cents": 0, "interest_cents": 0, "created_at": now, "updated_at": now,
         }  # fmt: skip
         if status == "paid":
             book.paid(g.customer.id, new.issue_date, g.due_date, invoice_id)
         rows.append(row)
-        events.append({"org_id": org.id, "kind": "invoice.created", "subject_type": "invoice", "subject_id": invoice_id,
-                       "actor": None, "data": {"number": g.number, "amount_cents": new.amount_cents},
-                       "occurred_at": now})  # fmt: skip
+        events.append({"public_id": event_ids[n], "org_id": org.id, "kind": "invoice.created",
+                       "subject_type": "invoice", "subject_id": invoice_id, "actor": None,
+                       "data": {"number": g.number, "amount_cents": new.amount_cents}, "occurred_at": now})  # fmt: skip
         results[i] = row
-    session.flush()  # anything pending (a customer just made) goes before the rows that point at it
     with session.begin_nested():
-        session.execute(insert(_INVOICES), rows)
-        session.execute(insert(_EVENTS), events)
+        conn = session.connection()
+        _INSERT_INVOICES(conn, rows)
+        _INSERT_EVENTS(conn, events)
     for row in rows:
         row.update(_EMPTY)
     return [r for r in results if r is not None]

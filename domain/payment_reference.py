@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import operator
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -72,8 +73,20 @@ def reference_forms(refs: Iterable[str]) -> set[str]:
     return out
 
 
+# The weights of the fifteen digits of a body, first to last (the last weighs _WEIGHTS[0]).
+_WEIGHTS15 = tuple(_WEIGHTS[i % 10] for i in reversed(range(15)))
+_ZEROS15 = ord("0") * sum(_WEIGHTS15)  # what the digits' character codes add on top
+
+
 def _check_digit(body15: str) -> int:
-    total = sum(int(d) * _WEIGHTS[i % 10] for i, d in enumerate(reversed(body15)))
+    """The check digit of fifteen ASCII digits. Through the character codes, multiplied and
+    added in C (``map``), not digit by digit: a bulk intake draws a thousand references a body,
+    and the digit-by-digit sum was most of drawing one (tests/unit/test_payment_reference.py
+    keeps the two equal)."""
+    if len(body15) == 15:
+        total = sum(map(operator.mul, body15.encode(), _WEIGHTS15)) - _ZEROS15
+    else:
+        total = sum(int(d) * _WEIGHTS[i % 10] for i, d in enumerate(reversed(body15)))
     check = 11 - total % 11
     return {10: 1, 11: 0}.get(check, check)
 

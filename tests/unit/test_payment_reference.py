@@ -148,3 +148,13 @@ def test_normalize_reference() -> None:
 )
 def test_find_references(text: str, found: list[str]) -> None:
     assert find_references(text) == found
+
+
+@given(st.text(alphabet="0123456789", min_size=15, max_size=15))
+def test_the_check_digit_is_the_weighted_modulus_11_of_the_published_rule(body: str) -> None:
+    """The C-level sum (``_check_digit``) against the rule written out digit by digit."""
+    from domain.payment_reference import _check_digit
+
+    weights = (2, 4, 8, 5, 10, 9, 7, 3, 6, 1)
+    check = 11 - sum(int(d) * weights[i % 10] for i, d in enumerate(reversed(body))) % 11
+    assert _check_digit(body) == {10: 1, 11: 0}.get(check, check)
