@@ -57,12 +57,18 @@ def _processors(table: Table, columns: Sequence[str], dialect: Dialect) -> list[
     return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
 
 
-def _columns(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], procs: list[Any]) -> list[list[Any]]:
+Rows = Sequence[Mapping[str, Any]] | Sequence[tuple[Any, ...]]
+
+
+def _columns(rows: Rows, columns: Sequence[str], procs: list[Any]) -> list[list[Any]]:
     """The rows' values column by column, each through its column's bind processor; a value that
     is the same object as the one before it in its column is processed once. ``None`` goes
-    through the processor too, as in SQLAlchemy's own executemany (JSON stores it as ``null``)."""
-    get = operator.itemgetter(*columns)
-    raw = [get(r) for r in rows] if len(columns) > 1 else [(get(r),) for r in rows]
+    through the processor too, as in SQLAlchemy's own executemany (JSON stores it as ``null``).
+    A row is a mapping with (at least) the columns, or a tuple of their values in their order."""
+    raw: Sequence[Any] = rows
+    if not isinstance(rows[0], tuple):
+        get = operator.itemgetter(*columns)
+        raw = [get(r) for r in raw] if len(columns) > 1 else [(get(r),) for r in raw]
     out = []
     for i, proc in enumerate(procs):
         col = [r[i] for r in raw]
@@ -112,7 +118,7 @@ class Insert:
             found = self._compiled[dialect.name] = (sql, _processors(self.table, self.columns, dialect))
         return found
 
-    def __call__(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    def __call__(self, conn: Connection, rows: Rows) -> None:
         if not rows:
             return
         sql, procs = self._for(conn.dialect)
@@ -124,7 +130,8 @@ class Insert:
 
 
 class Update:
-    """``UPDATE table SET columns … WHERE key = …`` for many rows, each with its own values."""
+    """``UPDATE table SET columns … WHERE key = …`` for many rows, each with its own values
+    (a tuple row: the columns' values, then the key's)."""
 
     def __init__(self, table: Table, key: str, columns: Sequence[str]) -> None:
         self.table, self.key, self.columns = table, key, tuple(columns)
@@ -148,7 +155,7 @@ class Update:
             found = self._compiled[dialect.name] = (sql, _processors(self.table, everything, dialect))
         return found
 
-    def __call__(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    def __call__(self, conn: Connection, rows: Rows) -> None:
         if not rows:
             return
         sql, procs = self._for(conn.dialect)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gc
+import operator
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -201,7 +202,7 @@ class _Batch:
     """One batch's plan, as rows for a few multi-row statements."""
 
     def __init__(self) -> None:
-        self.invoices: list[dict[str, Any]] = []
+        self.invoices: list[tuple[Any, ...]] = []  # ``_INVOICES``' columns: what planning wrote, then the id
         self.messages: list[dict[str, Any]] = []
         self.tasks: list[dict[str, Any]] = []
         self.actions: list[dict[str, Any]] = []
@@ -393,7 +394,7 @@ def _collect(
 ) -> None:
     """Turn one customer's plan into the batch's rows (``key``: its dunning message's, of the day)."""
     ids = batch.ids
-    batch.invoices.extend({"id": inv.id, "updated_at": now, **inv.written()} for inv in plan.invoices)
+    batch.invoices.extend((*_WRITTEN_OF(inv), now, inv.id) for inv in plan.invoices)
     summary.costs_charged += plan.costs_charged
     for ev in plan.events:
         batch.events.append(
@@ -539,6 +540,7 @@ def _text_to(customer: Customer) -> tuple[str | None, str | None]:
 
 
 _INVOICES = bulk.Update(cast(Table, Invoice.__table__), "id", (*WRITTEN, "updated_at"))
+_WRITTEN_OF = operator.attrgetter(*WRITTEN)  # an invoice state's values of WRITTEN, as a tuple
 _TASKS = bulk.Insert(cast(Table, Task.__table__), ("id", "org_id", "customer_id", "invoice_id", "message_id", "kind",
                                                   "title", "status", "due_on", "note", "created_at"))  # fmt: skip
 _ACTIONS = bulk.Insert(cast(Table, DunningAction.__table__), ("id", "org_id", "invoice_id", "customer_id", "step_key",

@@ -72,11 +72,8 @@ class InvoiceState:
     def of(cls, invoice: Invoice) -> InvoiceState:
         return cls(**{f.name: getattr(invoice, f.name) for f in fields(cls)})
 
-    def written(self) -> dict[str, Any]:
-        """What ``write`` stores back (everything planning may change)."""
-        return {name: getattr(self, name) for name in WRITTEN}
 
-
+# What ``write`` stores back of an ``InvoiceState`` (everything planning may change).
 WRITTEN = (
     "open_cents",
     "fees_cents",

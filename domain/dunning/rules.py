@@ -98,10 +98,12 @@ def decide(track: Track, steps: Sequence[Step], as_of: dt.date) -> Decision:
     if not due:
         return Decision(None, (), next_action_on(track, steps), lapsed)
     reached = due[-1]
-    moved = replace(
-        track,
-        position=reached.position,
-        status="in_collection" if reached.kind == "collection_handover" else track.status,  # the track ends there
+    moved = Track(
+        "in_collection" if reached.kind == "collection_handover" else track.status,  # the track ends there
+        track.anchor,
+        reached.position,
+        track.paused_until,
+        track.not_before,
     )
     return Decision(reached, tuple(due[:-1]), next_action_on(moved, steps), lapsed)
 
@@ -159,12 +161,13 @@ def advance(track: Track, steps: Sequence[Step], as_of: dt.date) -> tuple[Track,
     lapsed = False
     if track.paused_until is not None and track.paused_until <= as_of:
         anchor = anchor_after_pause(track.anchor, steps, track.position, track.paused_until)
-        track = replace(track, anchor=anchor, paused_until=None)
+        track = Track(track.status, anchor, track.position, None, track.not_before)
         lapsed = True
     decision = decide(track, steps, as_of)
     if decision.reached is not None:
         status = "in_collection" if decision.reached.kind == "collection_handover" else track.status
-        track = replace(track, position=decision.reached.position, status=status)
+        # Built, not ``dataclasses.replace``d: a run advances every due invoice (replace costs 5 µs).
+        track = Track(status, track.anchor, decision.reached.position, track.paused_until, track.not_before)
     if lapsed:
         decision = replace(decision, pause_lapsed=True)
     return track, decision

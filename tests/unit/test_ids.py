@@ -36,14 +36,14 @@ def test_ids_have_their_prefix_a_ulid_body_and_sort_by_creation() -> None:
 
 def test_a_batch_of_ids_is_made_as_new_id_makes_each(monkeypatch: pytest.MonkeyPatch) -> None:
     before = new_id("evt")
-    raw = bytes(range(7, 37))
+    raw = bytes(range(200, 248))
     monkeypatch.setattr(ids.os, "urandom", lambda n: raw[:n])
     batch = new_ids("evt", 3)
     monkeypatch.undo()
     after = new_id("evt")
     assert all(re.fullmatch(r"evt_[0-9a-hjkmnp-tv-z]{26}", i) for i in batch)
-    # the random part: the 80 bits of each ten bytes, as new_id spells them
-    assert [i[-16:] for i in batch] == [digit_by_digit(int.from_bytes(raw[k : k + 10], "big"), 16) for k in (0, 10, 20)]
+    # the random part: 16 digits of 5 random bits each (a byte's low five)
+    assert [i[-16:] for i in batch] == ["".join(_ALPHABET[b % 32] for b in raw[k : k + 16]) for k in (0, 16, 32)]
     # the time part: the batch's millisecond, between the ids made just before and after
     assert before[4:14] <= batch[0][4:14] == batch[2][4:14] <= after[4:14]
     assert new_ids("evt", 0) == [] and len(set(new_ids("act", 500))) == 500
