@@ -566,11 +566,13 @@ def _write(conn: Connection, batch: _Batch) -> None:
 def _collector_paused() -> Iterator[None]:
     """Python's cycle collector off while one batch is planned and written, on again after.
 
-    A batch makes some hundred thousand small objects that live until it is written (states,
+    A batch makes tens of thousands of small objects that live until it is written (states,
     plans, rows, drafts); the collector ran over them and over the whole heap again and again,
     about a sixth of the planning stage's CPU on the bench. They are freed by reference counting
     when the batch ends; what cycles there are wait for the next collection, after the batch, so
-    memory stays bounded by one batch as before."""
+    memory stays bounded by one batch as before. The collector is the process's: in the API's
+    dry run (``GET /dunning/preview``, a handler thread) other threads' cycles wait too, one batch long.
+    Left alone when it is off already (another thread's batch, or the embedding program's)."""
     if not gc.isenabled():
         yield
         return
@@ -603,19 +605,20 @@ def plan(
     summary = RunSummary()
     cursor = _Cursor()
     if dry_run:
-        with _collector_paused(), factory() as session:
+        with factory() as session:
             while True:
-                _, _, more = plan_batch(
-                    session,
-                    as_of,
-                    org_id,
-                    composer,
-                    summary,
-                    batch_size,
-                    keep_plan=keep_plan,
-                    cursor=cursor,
-                    write=False,
-                )
+                with _collector_paused():
+                    _, _, more = plan_batch(
+                        session,
+                        as_of,
+                        org_id,
+                        composer,
+                        summary,
+                        batch_size,
+                        keep_plan=keep_plan,
+                        cursor=cursor,
+                        write=False,
+                    )
                 if not more:
                     break
             session.rollback()
