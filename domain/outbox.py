@@ -138,10 +138,14 @@ def insert_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def existing_keys(session: Session, keys: Collection[str]) -> set[str]:
-    """Which of ``keys`` are queued already (one query)."""
+    """Which of ``keys`` are queued already (one query, the keys as one parameter: ``bulk.among``)."""
     if not keys:
         return set()
-    return set(session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(sorted(keys)))))
+    return set(
+        session.scalars(
+            select(OutboxMessage.dedupe_key).where(bulk.among(session, OutboxMessage.dedupe_key, sorted(keys)))
+        )
+    )
 
 
 def recent(session: Session, org_id: str, customer_id: str, kind: str, since: dt.datetime) -> str | None:

@@ -172,7 +172,7 @@ def _claim(
     wanted = sorted({r[2] for r in rows})
     customers = session.execute(
         select(_CUSTOMERS)
-        .where(_CUSTOMERS.c.id.in_(wanted))
+        .where(bulk.among(session, _CUSTOMERS.c.id, wanted))
         .order_by(_CUSTOMERS.c.id)
         .with_for_update(skip_locked=True)
     ).all()
@@ -225,12 +225,14 @@ class _Draft:
     ctx: MessageContext | None = None
 
 
-def _states(org_ids: list[str], customer_ids: list[str], *due: Any) -> Any:
+def _states(session: Session, org_ids: list[str], customer_ids: list[str], *due: Any) -> Any:
     """The customers' unsettled invoices (``due``: only those due), in the statement's order: one
-    locked read."""
+    locked read. The customers as one parameter (``bulk.among``): an ``IN`` of 500 placeholders
+    is a new statement text whenever the count changes, which psycopg parses again in Python."""
+    customers = bulk.among(session, Invoice.customer_id, customer_ids)
     return (
         select(*_STATE_COLUMNS)
-        .where(Invoice.org_id.in_(org_ids), Invoice.customer_id.in_(customer_ids), Invoice.status.in_(UNSETTLED), *due)
+        .where(Invoice.org_id.in_(org_ids), customers, Invoice.status.in_(UNSETTLED), *due)
         .order_by(Invoice.customer_id, Invoice.due_date, Invoice.number)
         .with_for_update()
     )
@@ -268,7 +270,7 @@ def plan_batch(
     org_ids = sorted({c.org_id for c in customers})
     conn = session.connection()
     due: dict[str, list[InvoiceState]] = defaultdict(list)
-    for r in conn.execute(_states(org_ids, ids, *_due_filter(as_of, org_id))).all():
+    for r in conn.execute(_states(session, org_ids, ids, *_due_filter(as_of, org_id))).all():
         due[r.customer_id].append(InvoiceState(*r))
     for rows in due.values():
         if len(rows) > 1:
@@ -318,7 +320,7 @@ def plan_batch(
         planned += len(invoices)
         plans.append((customer, plan))
     summary.examined += planned
-    _add_statements(conn, as_of, [p for _, p in plans if p.message is not None and p.message.statement_to_come])
+    _add_statements(session, as_of, [p for _, p in plans if p.message is not None and p.message.statement_to_come])
     # The batch's portal links, signed at once (their events go in with the batch's).
     # A letter by post carries the link too (printed, and as a QR code).
     mailed = [
@@ -339,7 +341,7 @@ def plan_batch(
     return planned, batch.renders, True
 
 
-def _add_statements(conn: Connection, as_of: dt.date, plans: list[CustomerPlan]) -> None:
+def _add_statements(session: Session, as_of: dt.date, plans: list[CustomerPlan]) -> None:
     """The account statements of the batch's messages that carry one, from one locked read of
     those customers' unsettled invoices (the due ones replaced by their planned states)."""
     if not plans:
@@ -347,7 +349,9 @@ def _add_statements(conn: Connection, as_of: dt.date, plans: list[CustomerPlan])
     planned = {inv.id: inv for p in plans for inv in p.invoices}
     unsettled: dict[str, list[InvoiceState]] = defaultdict(list)
     customers = sorted({p.customer.id for p in plans})
-    for r in conn.execute(_states(sorted({p.customer.org_id for p in plans}), customers)).all():
+    for r in (
+        session.connection().execute(_states(session, sorted({p.customer.org_id for p in plans}), customers)).all()
+    ):
         unsettled[r.customer_id].append(planned.get(r.id) or InvoiceState(*r))
     for p in plans:
         with_statement(p, unsettled[p.customer.id], as_of)
