@@ -459,7 +459,12 @@ class DebtorRequest(Base):
     """What a debtor asked from the portal: a dispute, an extension, a promise to pay."""
 
     __tablename__ = "debtor_requests"
-    __table_args__ = (Index("ix_debtor_requests_org_id_status", "org_id", "status"),)
+    # (org_id, customer_id): the statement page reads one debtor's latest requests on every view,
+    # which the (org_id, status) index made a walk over every request of the organisation.
+    __table_args__ = (
+        Index("ix_debtor_requests_org_id_status", "org_id", "status"),
+        Index("ix_debtor_requests_org_id_customer_id", "org_id", "customer_id"),
+    )
 
     id: Mapped[str] = _id("req")
     org_id: Mapped[str] = _org()
