@@ -79,6 +79,21 @@ def make_sessionmaker(engine: Engine, *, writer: bool = False) -> sessionmaker[S
     return sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
+def finish_reading(session: Session) -> None:
+    """End a read-only session's transaction and give its connection back, before the answer is
+    rendered or encoded: with a COMMIT, not the ROLLBACK that ``close`` sends.
+
+    psycopg 3 forgets its prepared statements at every ROLLBACK (``Connection._rollback_gen``
+    clears them), so a pool whose connections only ever roll back prepares nothing, and
+    PostgreSQL parses and plans every query of every request. The statement page's read model, a
+    UNION ALL of eight arms, cost PostgreSQL about 2 ms of CPU a view that way. On SQLite the two
+    end a read alike. Only for a session that wrote nothing: pending ORM changes are refused."""
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("finish_reading: the session has changes that a COMMIT would write")
+    session.commit()
+    session.close()
+
+
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session that rolls back unless the caller committed."""

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
+from adapters.db import finish_reading
 from domain import apikeys
 
 
@@ -34,6 +35,7 @@ def provide_auth(request: Request[Any, Any, Any]) -> Auth:
     with request.app.state.sessions.reader() as db:
         key = apikeys.authenticate(db, token.strip())
         found = None if key is None else (key.org_id, key.id, tuple(key.scopes))
+        finish_reading(db)  # a COMMIT keeps the lookup prepared on PostgreSQL (see there)
     if found is None:
         raise NotAuthorizedException("invalid or revoked API key", headers=challenge)
     needed = request.route_handler.opt.get("scope")

@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from adapters.db import finish_reading
 from api import docs, idempotency
 from api.auth import Auth
 from api.docs import responses
@@ -175,7 +176,7 @@ class InvoiceController(Controller):
         if number is not None:
             stmt = stmt.where(Invoice.number == number)
         rows, nxt = page(db, stmt, Invoice.id, cursor, limit, entities=False)
-        db.close()  # all read: the connection goes back from this thread, before the answer is encoded
+        finish_reading(db)  # all read: the connection goes back from this thread, before the answer is encoded
         return InvoicePage(items=[InvoiceRead.of(r, r.stage_kind) for r in rows], next_cursor=nxt)
 
     @get("/{invoice_id:str}", opt={"scope": "invoices:read"}, sync_to_thread=True, summary="Read an invoice",

@@ -12,6 +12,7 @@ from msgspec import Struct
 from sqlalchemy.orm import Session
 
 from adapters import pdf
+from adapters.db import finish_reading
 from api import idempotency
 from api.auth import Auth
 from api.docs import error_response, page_of, responses
@@ -99,7 +100,7 @@ class LetterController(Controller):
             raise NotFound(f"no letter {letter_pdf!r} (ask for LETTER_ID.pdf)", "letter_id")
         row = letters.get(db, auth.org_id, letter_id)
         html = letters.html_of(db, row)
-        db.close()  # read: the connection goes back before the PDF is laid out
+        finish_reading(db)  # read: the connection goes back before the PDF is laid out
         try:
             made = pdf.render(html)
         except pdf.PdfUnavailable as exc:

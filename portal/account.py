@@ -13,6 +13,7 @@ from litestar.response import Redirect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.db import finish_reading
 from adapters.rendering import long_date
 from adapters.settings import Settings
 from domain import arrangements, checkout, customers, debtor_requests
@@ -94,7 +95,7 @@ class AccountController(Controller):
                 sent = found
         ctx = statement_context(db, settings, visitor.customer, visitor.org, pages.today(),
                                 sent=sent)
-        db.close()  # everything is read: the connection goes back before the page is rendered
+        finish_reading(db)  # everything is read: the connection goes back before the page is rendered
         return page(settings, visitor, "portal/statement.html.j2", **ctx)
 
     @post("/pay", sync_to_thread=True, status_code=303, middleware=limited("pay"))

@@ -13,6 +13,7 @@ from litestar import Controller, Request, Response, get
 from sqlalchemy.orm import Session
 
 from adapters import pdf
+from adapters.db import finish_reading
 from adapters.settings import Settings
 from domain import letters
 from domain.errors import NotFound
@@ -39,7 +40,7 @@ class PortalLetterController(Controller):
         if row.customer_id != visitor.customer.id or row.kind not in letters.PORTAL_KINDS:
             raise PageNotFound()
         html = letters.html_of(db, row)
-        db.close()
+        finish_reading(db)
         made = pdf.render(html)
         return Response(content=made.data, media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{row.id}.pdf"'})  # fmt: skip

@@ -134,3 +134,41 @@ def test_is_busy_tells_load_from_faults() -> None:
     assert is_busy(locked)
     assert not is_busy(sqlalchemy.exc.OperationalError("SELECT", {}, Exception("no such table: invoices")))
     assert not is_busy(ValueError("database is locked"))
+
+
+def test_a_read_finished_with_a_commit_stays_prepared_on_postgres(on_postgres: bool, database_url: str,
+                                                                 engine: Engine) -> None:  # fmt: skip
+    """psycopg forgets its prepared statements at every ROLLBACK: the hot reads end with
+    ``finish_reading`` (a COMMIT), so that PostgreSQL does not parse and plan the statement page's
+    read model on every view."""
+    from adapters.db import finish_reading, make_sessionmaker
+
+    if not on_postgres:
+        pytest.skip("psycopg's prepared statements")
+    one = make_engine(database_url, pool_size=1, max_overflow=0)  # every session on the same connection
+    try:
+        factory = make_sessionmaker(one)
+        query = select(Customer.id).where(Customer.id == "cus_none")
+
+        def prepared() -> int:
+            with factory() as s:
+                found = s.scalar(text("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%customers%'"))
+                return int(found or 0)
+
+        for end in ("close", "finish_reading"):
+            for _ in range(8):  # psycopg prepares a query on its fifth run
+                s = factory()
+                s.execute(query).all()
+                s.close() if end == "close" else finish_reading(s)
+            assert prepared() == (0 if end == "close" else 1), end
+    finally:
+        one.dispose()
+
+
+def test_finish_reading_refuses_a_session_with_changes(db: Session) -> None:
+    from adapters.db import finish_reading
+
+    db.add(Customer(org_id="org_x", name="Nobody"))
+    with pytest.raises(RuntimeError, match="COMMIT would write"):
+        finish_reading(db)
+    db.rollback()
