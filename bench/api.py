@@ -102,6 +102,7 @@ def litestar_app(url: str, data: dict[str, Any]) -> Any:
             return Response({"error": "unauthorized"}, status_code=401)
         with engine.connect() as conn:
             rows = conn.execute(query, {"org": org_id, "n": limit + 1}).all()
+            conn.commit()  # as the product ends a read (adapters.db.finish_reading): the query stays prepared
         items = [Row(r.id, r.customer_id, r.number, r.issue_date, r.due_date, format_amount(r.amount_cents),
                      r.currency, format_amount(r.open_cents), r.status) for r in rows[:limit]]  # fmt: skip
         return Response(RowPage(items=items, next_cursor=items[-1].id if len(rows) > limit else None))

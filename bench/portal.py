@@ -128,6 +128,7 @@ def litestar_app(url: str, data: dict[str, Any]) -> Any:
             return Response("", status_code=404)
         with engine.connect() as conn:
             rows = conn.execute(query, {"org": org_id, "customer": cid}).all()
+            conn.commit()  # as the product ends a read (adapters.db.finish_reading): the query stays prepared
         name, lang = people[cid]
         return Response(page.render(rows=rows, name=name, lang=lang), media_type=MediaType.HTML)
 
@@ -175,6 +176,7 @@ def page_app(url: str, data: dict[str, Any]) -> Any:
             return Response("", status_code=404)
         with engine.connect() as conn:
             conn.execute(query, {"org": data["org_id"], "customer": cid}).all()
+            conn.commit()  # as the product ends a read: the query stays prepared on PostgreSQL
         ctx = contexts[cid]
         html = render_html("portal/statement.html.j2", lang=ctx["customer"].locale, csrf="x" * 32,
                            org_name=ctx["org"].name, signed_in=True, **ctx)  # fmt: skip
