@@ -156,7 +156,7 @@ class AccountController(Controller):
         task = None
         gateway = gateways.gateway(db, settings, visitor.org, found.provider) if found.provider else None
         if found.status == "pending" and gateway is not None and found.provider_payment_id:
-            db.rollback()  # no snapshot held while the provider is on the line
+            finish_reading(db)  # no snapshot, nor connection, held while the provider is on the line
             ask = gateway.cancel if request.query_params.get("cancelled") == "1" else gateway.fetch
             try:
                 state: ProviderState | None = ask(found.provider_payment_id)
@@ -168,7 +168,9 @@ class AccountController(Controller):
                     task = deliver_soon(request.app.state.courier, visitor.org.id)
                 wdb.commit()
         template = "portal/_payment_status.html.j2" if is_htmx(request) else "portal/payment.html.j2"
-        response = page(settings, visitor, template, payment=found, **receipt_context(db, settings, visitor, found))
+        receipt = receipt_context(db, settings, visitor, found)
+        finish_reading(db)  # this page polls every few seconds while a payment is pending
+        response = page(settings, visitor, template, payment=found, **receipt)
         response.background = task
         return response
 
