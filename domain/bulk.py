@@ -96,6 +96,20 @@ def _arrays(table: Table, columns: Sequence[str], dialect: Dialect) -> str:
     return f"unnest({casts})"
 
 
+def _execute(conn: Connection, compiled: Callable[[Dialect], tuple[str, list[Any]]], rows: Rows,
+             columns: Sequence[str]) -> None:  # fmt: skip
+    """Run a statement made by ``compiled`` for ``rows``: on SQLite one ``executemany`` of the
+    rows, on PostgreSQL one execution with an array a column."""
+    if not rows:
+        return
+    sql, procs = compiled(conn.dialect)
+    values = _columns(rows, columns, procs)
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
+    else:
+        conn.exec_driver_sql(sql, tuple(values))
+
+
 class Insert:
     """``INSERT INTO table (columns) …`` for many rows (mappings with at least ``columns``)."""
 
@@ -119,14 +133,7 @@ class Insert:
         return found
 
     def __call__(self, conn: Connection, rows: Rows) -> None:
-        if not rows:
-            return
-        sql, procs = self._for(conn.dialect)
-        columns = _columns(rows, self.columns, procs)
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
-        else:
-            conn.exec_driver_sql(sql, tuple(columns))
+        _execute(conn, self._for, rows, self.columns)
 
 
 class Update:
@@ -156,11 +163,4 @@ class Update:
         return found
 
     def __call__(self, conn: Connection, rows: Rows) -> None:
-        if not rows:
-            return
-        sql, procs = self._for(conn.dialect)
-        columns = _columns(rows, (*self.columns, self.key), procs)
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
-        else:
-            conn.exec_driver_sql(sql, tuple(columns))
+        _execute(conn, self._for, rows, (*self.columns, self.key))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
+from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
+from domain.bulk import Insert
 from domain.models import Event
 
 
@@ -29,3 +32,14 @@ def record(
     )
     session.add(event)
     return event
+
+
+# What a batch's event rows carry (a dunning run's, a bulk intake's): ``public_id`` made
+# beforehand (``domain.ids.new_ids``), ``data`` a dict.
+_INSERT = Insert(cast(Table, Event.__table__), ("public_id", "org_id", "kind", "subject_type", "subject_id", "actor",
+                                               "data", "occurred_at"))  # fmt: skip
+
+
+def insert_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Append a batch's events in one multi-row statement (``domain.bulk.Insert``)."""
+    _INSERT(conn, rows)

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from domain import customers as customers_mod
 from domain.bulk import Insert, among
 from domain.errors import Conflict, DomainError, NotFound, ValidationError
+from domain.events import insert_rows as insert_events
 from domain.events import record
 from domain.ids import new_ids
-from domain.models import Customer, Event, Invoice, Organisation, Policy, utcnow
+from domain.models import Customer, Invoice, Organisation, Policy, utcnow
 from domain.payment_reference import (
     format_ogm,
     generate_betalingskenmerk,
@@ -248,15 +249,12 @@ class _Good:
 
 
 _INVOICES = cast(Table, Invoice.__table__)
-_EVENTS = cast(Table, Event.__table__)
 # What a new invoice and its event write (the keys of the rows ``_create_many`` builds).
 _INSERT_INVOICES = Insert(_INVOICES, (
     "id", "org_id", "customer_id", "number", "issue_date", "due_date", "currency", "amount_cents", "open_cents",
     "status", "payment_reference", "description", "pdf_url", "paid_on", "policy_id", "dunning_step",
     "dunning_anchor", "next_action_on", "fees_cents", "costs_cents", "interest_cents", "created_at", "updated_at",
 ))  # fmt: skip
-_INSERT_EVENTS = Insert(_EVENTS, ("public_id", "org_id", "kind", "subject_type", "subject_id", "actor", "data",
-                                  "occurred_at"))  # fmt: skip
 # The invoice columns a new invoice leaves empty; the rows handed back carry them too.
 _EMPTY = {"paused_until": None, "pause_reason": None, "interest_as_of": None, "notice_sent_on": None,
           "costs_due_on": None}  # fmt: skip
@@ -394,7 +392,7 @@ def _create_many(session: Session, org: Organisation, news: Sequence[NewInvoice]
     with session.begin_nested():
         conn = session.connection()
         _INSERT_INVOICES(conn, rows)
-        _INSERT_EVENTS(conn, events)
+        insert_events(conn, events)
     for row in rows:
         row.update(_EMPTY)
     return [r for r in results if r is not None]

@@ -39,7 +39,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Engine, Table, and_, func, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from domain import bulk, outbox, portal_links, sms
+from domain import bulk, events, outbox, portal_links, sms
 from domain import letters as letters_mod
 from domain.dunning.messages import (
     Composer,
@@ -70,7 +70,6 @@ from domain.models import (
     Customer,
     Document,
     DunningAction,
-    Event,
     Invoice,
     Organisation,
     Policy,
@@ -550,8 +549,6 @@ _TASKS = bulk.Insert(cast(Table, Task.__table__), ("id", "org_id", "customer_id"
 _ACTIONS = bulk.Insert(cast(Table, DunningAction.__table__), ("id", "org_id", "invoice_id", "customer_id", "step_key",
                                                               "step_kind", "status", "planned_on", "message_id",
                                                               "created_at"))  # fmt: skip
-_EVENTS = bulk.Insert(cast(Table, Event.__table__), ("public_id", "org_id", "kind", "subject_type", "subject_id",
-                                                    "actor", "data", "occurred_at"))  # fmt: skip
 
 
 def _write(conn: Connection, batch: _Batch) -> None:
@@ -563,7 +560,7 @@ def _write(conn: Connection, batch: _Batch) -> None:
     outbox.insert_rows(conn, batch.messages)
     _TASKS(conn, batch.tasks)
     _ACTIONS(conn, batch.actions)
-    _EVENTS(conn, batch.events)
+    events.insert_rows(conn, batch.events)
 
 
 @contextmanager
